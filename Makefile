@@ -1,0 +1,36 @@
+# CareFlow: the two commands a newcomer needs are `make run` and `make test`.
+# Python 3.11 is the only prerequisite; uv is installed from PyPI when missing.
+
+PYTHON ?= python3.11
+UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
+MANAGE := $(UV) run --frozen python manage.py
+HOST ?= 127.0.0.1:8000
+
+.PHONY: setup run test lint format bench
+
+setup:
+	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 \
+		|| $(PYTHON) -m pip install --quiet --user uv
+	$(UV) sync --frozen
+
+# Start CareFlow on SQLite with the demo group, its people and the shipped processes.
+run: setup
+	$(MANAGE) migrate --noinput
+	$(MANAGE) seed_demo
+	$(MANAGE) deploy_processes
+	$(MANAGE) runserver $(HOST)
+
+lint: setup
+	$(UV) run --frozen ruff check .
+	$(UV) run --frozen ruff format --check .
+
+# The whole suite. Uses PostgreSQL/Redis when DATABASE_URL / CELERY_BROKER_URL are set
+# (.ci/run sets them), SQLite and eager Celery otherwise.
+test: lint
+	$(MANAGE) check
+	$(MANAGE) makemigrations --check --dry-run
+	$(UV) run --frozen pytest
+
+format: setup
+	$(UV) run --frozen ruff format .
+	$(UV) run --frozen ruff check --fix .

@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class HrConfig(AppConfig):
+    name = "hr"
+    verbose_name = "Healthcare group HR"
+
+    def ready(self) -> None:
+        # Registers the operations BPMN service tasks may call.
+        from hr import operations  # noqa: F401

@@ -1,0 +1,22 @@
+"""The hr operations BPMN service tasks may call (registered by name)."""
+
+from typing import Any
+
+from hr.models import Employee
+from workflows.registry import OperationContext, operation
+
+
+@operation("hr.employee_profile")
+def employee_profile(ctx: OperationContext, employee_id: int | None = None) -> dict[str, Any]:
+    """Work profile of an employee (the instance's subject when no id is given)."""
+    employee_id = employee_id if employee_id is not None else ctx.subject_employee_id
+    employee = Employee.objects.select_related("org_unit").get(pk=employee_id)
+    return {
+        "employee_id": employee.pk,
+        "employee_no": employee.employee_no,
+        "name": employee.name,
+        "role_family": employee.role_family,
+        "position": employee.position,
+        "org_unit_id": employee.org_unit_id,
+        "hire_date": employee.hire_date.isoformat() if employee.hire_date else None,
+    }

@@ -1,0 +1,150 @@
+"""Who may work a user task: a lane names a role relative to the instance.
+
+Lanes are named by role, optionally followed by the Chinese name in brackets:
+"Supervisor (护士长/科室主任)". Each resolves against the instance's subject
+employee and org unit to a named user or a (role, org unit) pair.
+"""
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+
+from hr.models import Employee, OrgUnit, RoleAssignment
+
+
+class LaneUnresolvable(Exception):
+    """A lane cannot be turned into candidates for this instance."""
+
+
+@dataclass(frozen=True)
+class Candidates:
+    user: AbstractBaseUser | None = None
+    role: str = ""
+    org_unit: OrgUnit | None = None
+
+
+@dataclass(frozen=True)
+class InstanceContext:
+    subject: Employee | None
+    org_unit: OrgUnit | None
+    started_by: AbstractBaseUser | None
+    data: dict[str, Any]
+
+    @property
+    def home_unit(self) -> OrgUnit | None:
+        if self.org_unit is not None:
+            return self.org_unit
+        return self.subject.org_unit if self.subject is not None else None
+
+
+Role = RoleAssignment.Role
+
+# Lane keys and the names people write in diagrams, English and Chinese.
+_ALIASES = {
+    "employee": ["employee", "员工", "subject"],
+    "supervisor": ["supervisor", "manager", "主管", "护士长", "科室主任"],
+    "clinic_hr": ["clinic hr", "clinic_hr", "门店人力资源部", "门店hr", "门诊人力资源部"],
+    "group_hr": ["group hr", "group_hr", "集团人力资源部", "集团hr"],
+    "department": ["department", "科室", "responsible department", "责任部门"],
+    "initiator": ["initiator", "requester", "发起人", "申请人"],
+}
+_LANE_KEYS = {alias: key for key, aliases in _ALIASES.items() for alias in aliases}
+
+
+def lane_key(lane: str) -> str | None:
+    """The resolver key for a lane name, or None when no resolver knows it."""
+    if not lane:
+        return "initiator"
+    head = re.split(r"\s*[(（/]", lane.strip(), maxsplit=1)[0].strip().lower()
+    return _LANE_KEYS.get(head) or _LANE_KEYS.get(lane.strip().lower())
+
+
+def known_lane_names() -> list[str]:
+    return ["Employee", "Supervisor", "Clinic HR", "Group HR", "Department", "Initiator"]
+
+
+def _user_of(employee: Employee | None, what: str) -> AbstractBaseUser:
+    if employee is None or employee.user is None:
+        raise LaneUnresolvable(f"{what} has no user account")
+    return employee.user
+
+
+def _employee(ctx: InstanceContext) -> Candidates:
+    if ctx.subject is None:
+        raise LaneUnresolvable("the Employee lane needs an instance subject")
+    return Candidates(user=_user_of(ctx.subject, f"employee {ctx.subject.employee_no}"))
+
+
+def _supervisor(ctx: InstanceContext) -> Candidates:
+    if ctx.subject is not None and ctx.subject.manager is not None:
+        return Candidates(user=_user_of(ctx.subject.manager, "the subject's manager"))
+    unit = ctx.home_unit
+    if unit is None:
+        raise LaneUnresolvable("the Supervisor lane needs a subject with a manager or an org unit")
+    return Candidates(role=Role.SUPERVISOR, org_unit=unit)
+
+
+def _clinic_hr(ctx: InstanceContext) -> Candidates:
+    unit = ctx.home_unit
+    clinic = unit.ancestor_of_kind(OrgUnit.Kind.CLINIC) if unit else None
+    if clinic is None:
+        raise LaneUnresolvable("the Clinic HR lane needs an instance inside a clinic")
+    return Candidates(role=Role.CLINIC_HR, org_unit=clinic)
+
+
+def _group_hr(ctx: InstanceContext) -> Candidates:
+    unit = ctx.home_unit
+    group = unit.ancestor_of_kind(OrgUnit.Kind.GROUP) if unit else None
+    if group is None:
+        group = OrgUnit.objects.filter(kind=OrgUnit.Kind.GROUP).order_by("pk").first()
+    if group is None:
+        raise LaneUnresolvable("there is no group org unit")
+    return Candidates(role=Role.GROUP_HR, org_unit=group)
+
+
+def _department(ctx: InstanceContext) -> Candidates:
+    ref = ctx.data.get("department")
+    if ref in (None, ""):
+        raise LaneUnresolvable(
+            "the Department lane needs a 'department' (org unit code) in the data"
+        )
+    unit = OrgUnit.objects.filter(code=str(ref)).first()
+    if unit is None:
+        raise LaneUnresolvable(f"no org unit with code {ref!r}")
+    return Candidates(role=Role.SUPERVISOR, org_unit=unit)
+
+
+def _initiator(ctx: InstanceContext) -> Candidates:
+    if ctx.started_by is None:
+        raise LaneUnresolvable("the instance has no initiator")
+    return Candidates(user=ctx.started_by)
+
+
+_RESOLVERS = {
+    "employee": _employee,
+    "supervisor": _supervisor,
+    "clinic_hr": _clinic_hr,
+    "group_hr": _group_hr,
+    "department": _department,
+    "initiator": _initiator,
+}
+
+
+def resolve(lane: str, ctx: InstanceContext) -> Candidates:
+    key = lane_key(lane)
+    if key is None:
+        raise LaneUnresolvable(f"no resolver for lane {lane!r}")
+    return _RESOLVERS[key](ctx)
+
+
+def may_work(
+    user: AbstractBaseUser, *, candidate_user_id: int | None, role: str, org_unit_id: int | None
+) -> bool:
+    """Is `user` among the task's candidates?"""
+    if candidate_user_id is not None:
+        return candidate_user_id == user.pk
+    if not role or org_unit_id is None:
+        return False
+    return RoleAssignment.objects.filter(user=user, role=role, org_unit_id=org_unit_id).exists()

@@ -1,0 +1,725 @@
+"""The one module that talks to SpiffWorkflow.
+
+It parses bundles into specs (cached per process version), creates, loads and dumps
+workflows (state without the specs), runs engine steps with the sandboxed script
+environment and the service-task registry, and reports what a workflow waits on
+(user tasks, timers, messages) as plain data the rest of CareFlow can store.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from defusedxml import DefusedXmlException
+from defusedxml import ElementTree as DefusedET
+from lxml import etree
+from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
+from SpiffWorkflow.bpmn.serializer.workflow import VERSION as SERIALIZER_VERSION
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
+from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
+from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
+from SpiffWorkflow.dmn.specs.business_rule_task_mixin import BusinessRuleTaskMixin
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.spiff.specs.defaults import ServiceTask
+from SpiffWorkflow.util.task import TaskState
+
+from workflows import scripting
+
+__all__ = ["SERIALIZER_VERSION"]
+
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+NSMAP = {"bpmn": BPMN_NS, "spiffworkflow": SPIFF_NS}
+
+# --- errors --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BundleProblem:
+    """One reason a bundle is refused, pointing at the file and element."""
+
+    file: str
+    element: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"file": self.file, "element": self.element, "message": self.message}
+
+
+class BundleInvalid(Exception):
+    """A bundle failed validation; nothing of it may be stored."""
+
+    def __init__(self, problems: list[BundleProblem]):
+        self.problems = problems
+        super().__init__("; ".join(f"{p.file} {p.element}: {p.message}" for p in problems))
+
+
+class EngineStepFailed(Exception):
+    """A script, expression, rule or service task failed while the engine ran."""
+
+    def __init__(self, message: str, *, element_id: str = "", task_id: UUID | None = None):
+        self.element_id = element_id
+        self.task_id = task_id
+        super().__init__(message)
+
+
+class TaskNotReady(Exception):
+    """The engine task is not in a state that accepts this operation."""
+
+
+class MigrationRefused(Exception):
+    """The instance cannot be moved to the other version."""
+
+
+# --- what a bundle contains --------------------------------------------------------------
+
+
+@dataclass
+class UserTaskInfo:
+    element_id: str
+    name: str
+    lane: str
+    documentation: str
+    form: str
+    ui_form: str
+    file: str
+
+
+@dataclass
+class ScriptInfo:
+    file: str
+    element: str
+    source: str
+    mode: str  # "exec" or "eval"
+
+
+@dataclass
+class ParsedBundle:
+    """A validated, parsed bundle: the specs plus what validation needs to know of them."""
+
+    process_id: str
+    name: str
+    spec: Any
+    subprocess_specs: dict[str, Any]
+    user_tasks: dict[str, UserTaskInfo] = field(default_factory=dict)
+    start_form: str = ""
+    start_ui_form: str = ""
+    start_messages: list[str] = field(default_factory=list)
+    lanes: dict[str, tuple[str, str]] = field(default_factory=dict)  # lane -> (file, element)
+    forms: dict[str, tuple[str, str]] = field(default_factory=dict)  # form file -> (file, element)
+    operators: dict[str, tuple[str, str]] = field(default_factory=dict)
+    scripts: list[ScriptInfo] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "process_id": self.process_id,
+            "name": self.name,
+            "start_form": self.start_form,
+            "start_ui_form": self.start_ui_form,
+            "start_messages": self.start_messages,
+            "user_tasks": {
+                k: {"name": v.name, "lane": v.lane, "form": v.form, "ui_form": v.ui_form}
+                for k, v in self.user_tasks.items()
+            },
+        }
+
+
+def _secure_xml(name: str, content: bytes) -> etree._Element:
+    """Parse XML refusing DTDs, entities and network access (XXE, billion laughs)."""
+    try:
+        DefusedET.fromstring(content, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except DefusedXmlException as exc:
+        raise BundleInvalid(
+            [BundleProblem(name, "", f"XML with a DTD or entities is not accepted ({exc})")]
+        ) from None
+    except DefusedET.ParseError as exc:
+        raise BundleInvalid([BundleProblem(name, "", f"not well-formed XML: {exc}")]) from None
+    parser = etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
+    )
+    try:
+        return etree.fromstring(content, parser=parser)
+    except etree.XMLSyntaxError as exc:
+        raise BundleInvalid([BundleProblem(name, "", f"not well-formed XML: {exc}")]) from None
+
+
+def bundle_references(content: bytes, name: str = "") -> dict[str, set[str]]:
+    """What a BPMN file needs from elsewhere: decisions, forms, called processes.
+
+    Used to assemble a bundle from the shipped bpmn/ and forms/ folders.
+    """
+    root = _secure_xml(name, content)
+    found: dict[str, set[str]] = {"decisions": set(), "forms": set(), "called": set()}
+    for node in root.iter(f"{{{SPIFF_NS}}}calledDecisionId"):
+        if node.text and node.text.strip():
+            found["decisions"].add(node.text.strip())
+    for node in root.iter(f"{{{SPIFF_NS}}}property"):
+        if node.get("name") in {"formJsonSchemaFilename", "formUiSchemaFilename"}:
+            found["forms"].add(node.get("value", ""))
+    for node in root.iter(f"{{{BPMN_NS}}}callActivity"):
+        if node.get("calledElement"):
+            found["called"].add(node.get("calledElement"))
+    found["forms"].discard("")
+    return found
+
+
+def process_ids(content: bytes, name: str = "") -> list[str]:
+    root = _secure_xml(name, content)
+    return [p.get("id") for p in root.iter(f"{{{BPMN_NS}}}process") if p.get("id")]
+
+
+def decision_ids(content: bytes, name: str = "") -> list[str]:
+    root = _secure_xml(name, content)
+    return [d.get("id") for d in root.iter() if etree.QName(d).localname == "decision"]
+
+
+def _problem_from_validation(exc: ValidationException, default_file: str) -> BundleProblem:
+    file = getattr(exc, "file_name", "") or default_file
+    element = getattr(exc, "id", "") or getattr(exc, "name", "") or ""
+    message = str(exc).split("\n")[0]
+    return BundleProblem(file, str(element), message)
+
+
+def _properties(task_spec: Any) -> dict[str, str]:
+    return (getattr(task_spec, "extensions", None) or {}).get("properties", {}) or {}
+
+
+def _spec_file(spec: Any) -> str:
+    return getattr(spec, "file", "") or ""
+
+
+def parse_bundle(bpmn_files: dict[str, bytes], dmn_files: dict[str, bytes]) -> ParsedBundle:
+    """Parse and structurally validate a bundle; raise BundleInvalid listing every problem."""
+    problems: list[BundleProblem] = []
+    parser = SpiffBpmnParser(validator=VALIDATOR)
+    trees: dict[str, etree._Element] = {}
+    for name, content in {**bpmn_files, **dmn_files}.items():
+        try:
+            trees[name] = _secure_xml(name, content)
+        except BundleInvalid as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise BundleInvalid(problems)
+    if not bpmn_files:
+        raise BundleInvalid([BundleProblem("", "", "the bundle has no .bpmn file")])
+
+    for name in bpmn_files:
+        try:
+            parser.add_bpmn_xml(etree.ElementTree(trees[name]), filename=name)
+        except ValidationException as exc:
+            problems.append(_problem_from_validation(exc, name))
+        except etree.DocumentInvalid as exc:
+            problems.append(BundleProblem(name, "", f"not valid BPMN 2.0: {exc}"))
+    for name in dmn_files:
+        try:
+            parser.add_dmn_xml(trees[name], filename=name)
+        except (ValidationException, etree.DocumentInvalid) as exc:
+            problems.append(BundleProblem(name, "", f"not a valid DMN file: {exc}"))
+        except Exception as exc:  # noqa: BLE001 - the DMN parser raises bare errors on bad tables
+            problems.append(BundleProblem(name, "", f"not a valid DMN file: {exc}"))
+    if problems:
+        raise BundleInvalid(problems)
+
+    main_id = _main_process_id(trees, bpmn_files)
+    try:
+        spec = parser.get_spec(main_id)
+        subprocess_specs = parser.get_subprocess_specs(main_id)
+    except ValidationException as exc:
+        raise BundleInvalid([_problem_from_validation(exc, "")]) from None
+    except Exception as exc:  # noqa: BLE001 - spec building raises assorted errors on bad models
+        raise BundleInvalid(
+            [BundleProblem("", main_id, f"cannot build the process: {exc}")]
+        ) from None
+
+    bundle = ParsedBundle(
+        process_id=main_id,
+        name=spec.description or main_id,
+        spec=spec,
+        subprocess_specs=subprocess_specs,
+    )
+    for process_spec in [spec, *subprocess_specs.values()]:
+        _collect(bundle, process_spec)
+    return bundle
+
+
+def _main_process_id(trees: dict[str, etree._Element], bpmn_files: dict[str, bytes]) -> str:
+    executable: list[tuple[str, str]] = []
+    called: set[str] = set()
+    for name in bpmn_files:
+        root = trees[name]
+        for process in root.iter(f"{{{BPMN_NS}}}process"):
+            if process.get("isExecutable", "false").lower() == "true":
+                executable.append((name, process.get("id")))
+        for call in root.iter(f"{{{BPMN_NS}}}callActivity"):
+            called.add(call.get("calledElement"))
+    if not executable:
+        raise BundleInvalid(
+            [
+                BundleProblem(
+                    next(iter(bpmn_files)), "", "no executable process (isExecutable='true')"
+                )
+            ]
+        )
+    top = [pid for _, pid in executable if pid not in called]
+    if len(top) != 1:
+        names = ", ".join(pid for _, pid in executable)
+        raise BundleInvalid(
+            [
+                BundleProblem(
+                    "",
+                    "",
+                    "a bundle needs exactly one top-level executable process "
+                    f"(one not called by another); found: {names}",
+                )
+            ]
+        )
+    return top[0]
+
+
+def _collect(bundle: ParsedBundle, process_spec: Any) -> None:
+    file = _spec_file(process_spec)
+    for ts in process_spec.task_specs.values():
+        element = getattr(ts, "bpmn_id", None) or ts.name
+        if getattr(ts, "lane", None):
+            bundle.lanes.setdefault(ts.lane, (file, element))
+        props = _properties(ts)
+        for key in ("formJsonSchemaFilename", "formUiSchemaFilename"):
+            if props.get(key):
+                bundle.forms.setdefault(props[key], (file, element))
+        if getattr(ts, "manual", False) and element:
+            bundle.user_tasks[element] = UserTaskInfo(
+                element_id=element,
+                name=ts.bpmn_name or element,
+                lane=ts.lane or "",
+                documentation=getattr(ts, "documentation", "") or "",
+                form=props.get("formJsonSchemaFilename", ""),
+                ui_form=props.get("formUiSchemaFilename", ""),
+                file=file,
+            )
+        if isinstance(ts, StartEvent) and process_spec is bundle.spec:
+            bundle.start_form = bundle.start_form or props.get("formJsonSchemaFilename", "")
+            bundle.start_ui_form = bundle.start_ui_form or props.get("formUiSchemaFilename", "")
+            if isinstance(ts.event_definition, MessageEventDefinition):
+                bundle.start_messages.append(ts.event_definition.name)
+        if isinstance(ts, ServiceTask):
+            bundle.operators.setdefault(ts.operation_name, (file, element))
+            for param in ts.operation_params.values():
+                bundle.scripts.append(ScriptInfo(file, element, str(param["value"]), "eval"))
+        _collect_scripts(bundle, ts, file, element)
+
+
+def _collect_scripts(bundle: ParsedBundle, ts: Any, file: str, element: str) -> None:
+    def add(source: str | None, mode: str) -> None:
+        if source is not None and str(source).strip():
+            bundle.scripts.append(ScriptInfo(file, element, str(source), mode))
+
+    if isinstance(ts, ScriptTask):
+        add(ts.script, "exec")
+    add(getattr(ts, "prescript", None), "exec")
+    add(getattr(ts, "postscript", None), "exec")
+    for condition, _target in getattr(ts, "cond_task_specs", []) or []:
+        # Gateway conditions are wrapped in an operator holding the expression.
+        add(getattr(condition, "args", [condition])[0], "eval")
+    event_definition = getattr(ts, "event_definition", None)
+    if isinstance(event_definition, TimerEventDefinition):
+        add(event_definition.expression, "eval")
+    if isinstance(event_definition, MessageEventDefinition):
+        add(getattr(event_definition, "expression", None), "eval")
+        for prop in event_definition.correlation_properties:
+            add(prop.retrieval_expression, "eval")
+    if isinstance(ts, MultiInstanceTask):
+        add(getattr(ts, "condition", None), "eval")
+        cardinality = getattr(ts, "cardinality", None)
+        add(cardinality if isinstance(cardinality, str) else None, "eval")
+    if isinstance(ts, BusinessRuleTaskMixin):
+        table = ts.dmnEngine.decision_table
+        for dmn_input in table.inputs:
+            add(dmn_input.expression, "eval")
+        for rule in table.rules:
+            for entry in rule.outputEntries:
+                add(entry.text, "eval")
+
+
+# --- the script environment ------------------------------------------------------------
+
+ServiceHandler = Callable[[str, dict[str, Any], dict[str, Any]], Any]
+
+
+class _SandboxEnvironment(BasePythonScriptEngineEnvironment):
+    """Runs every script and expression of a diagram through workflows.scripting."""
+
+    def __init__(self, service_handler: ServiceHandler):
+        super().__init__({})
+        self.service_handler = service_handler
+
+    def evaluate(self, expression, context, external_context=None):
+        return scripting.evaluate(expression, context, external_context)
+
+    def execute(self, script, context, external_context=None):
+        scripting.execute(script, context, external_context)
+        return True
+
+    def call_service(self, context, operation_name=None, operation_params=None, **kwargs):
+        params = {name: spec["value"] for name, spec in (operation_params or {}).items()}
+        return json.dumps(self.service_handler(operation_name, params, context), default=str)
+
+
+class _ScriptEngine(PythonScriptEngine):
+    def call_service(self, task, **kwargs):
+        # The library's default wraps errors with a name it never defined; name the task.
+        try:
+            return self.environment.call_service(task.data, **kwargs)
+        except SpiffWorkflowException:
+            raise
+        except Exception as exc:
+            from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+
+            raise WorkflowTaskException(
+                f"{type(exc).__name__}: {exc}", task=task, exception=exc
+            ) from exc
+
+
+# --- serialisation without specs -----------------------------------------------------
+
+
+class _SpeclessWorkflowConverter(BpmnWorkflowConverter):
+    """Stores a workflow's state only; the specs come from the cached process version."""
+
+    def to_dict(self, workflow):
+        dct = super().to_dict(workflow)
+        dct.pop("spec")
+        dct.pop("subprocess_specs")
+        return dct
+
+    def from_dict(self, dct, spec=None, subprocess_specs=None):
+        dct = dict(dct)
+        workflow = self.target_class(spec, subprocess_specs, deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dict(dct["subprocesses"]), workflow)
+        workflow.bpmn_events = self.registry.restore(dct.get("bpmn_events", []))
+        return workflow
+
+
+def _parents_first(dct: dict[str, Any]) -> dict[str, Any]:
+    """Order each task mapping from the root down.
+
+    Task data is stored as a delta against the parent, so a task must be restored after
+    its parent. PostgreSQL's jsonb does not keep key order; the tree does.
+    """
+
+    def ordered(workflow_dct: dict[str, Any]) -> dict[str, Any]:
+        tasks = workflow_dct["tasks"]
+        result: dict[str, Any] = {}
+        stack = [workflow_dct["root"]]
+        while stack:
+            task_id = stack.pop()
+            if task_id in result or task_id not in tasks:
+                continue
+            result[task_id] = tasks[task_id]
+            stack.extend(reversed(tasks[task_id]["children"]))
+        # Anything unreachable from the root keeps its place after the tree.
+        result.update((k, v) for k, v in tasks.items() if k not in result)
+        return {**workflow_dct, "tasks": result}
+
+    dct = ordered(dct)
+    dct["subprocesses"] = {k: ordered(v) for k, v in dct.get("subprocesses", {}).items()}
+    return dct
+
+
+def _make_registry():
+    config = dict(SPIFF_CONFIG)
+    config[BpmnWorkflow] = _SpeclessWorkflowConverter
+    return BpmnWorkflowSerializer.configure(config)
+
+
+# --- views of a workflow, as plain data ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReadyUserTask:
+    task_id: UUID
+    element_id: str
+    name: str
+    lane: str
+    documentation: str
+    form: str
+    ui_form: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class WaitingTimer:
+    task_id: UUID
+    element_id: str
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class WaitingMessage:
+    task_id: UUID
+    element_id: str
+    message_name: str
+    correlation: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything CareFlow projects out of a workflow when it is saved."""
+
+    is_completed: bool
+    user_tasks: list[ReadyUserTask]
+    timers: list[WaitingTimer]
+    messages: list[WaitingMessage]
+    errored: list[tuple[UUID, str]]
+    data: dict[str, Any]
+
+
+def _parse_timer_value(value: Any) -> datetime | None:
+    if isinstance(value, dict):
+        value = value.get("next")
+    if not value:
+        return None
+    parsed = TimerEventDefinition.get_datetime(str(value))
+    return parsed.astimezone(UTC)
+
+
+class Engine:
+    """Facade over SpiffWorkflow. One per process; thread-safe spec cache."""
+
+    def __init__(self) -> None:
+        self._registry = _make_registry()
+        self._serializer = BpmnWorkflowSerializer(self._registry, version=SERIALIZER_VERSION)
+        self._cache: dict[Any, ParsedBundle] = {}
+        self._lock = threading.Lock()
+        self.service_handler: ServiceHandler | None = None
+
+    # specs
+
+    def bundle(self, key: Any, loader: Callable[[], ParsedBundle]) -> ParsedBundle:
+        """The parsed bundle cached under `key` (a content hash), parsing it on first use."""
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        parsed = loader()
+        with self._lock:
+            return self._cache.setdefault(key, parsed)
+
+    def _script_engine(self) -> PythonScriptEngine:
+        if self.service_handler is None:
+            raise RuntimeError("no service task handler installed on the engine")
+        return _ScriptEngine(environment=_SandboxEnvironment(self.service_handler))
+
+    # lifecycle
+
+    def new_workflow(self, bundle: ParsedBundle, data: dict[str, Any]) -> BpmnWorkflow:
+        workflow = BpmnWorkflow(
+            bundle.spec, bundle.subprocess_specs, script_engine=self._script_engine()
+        )
+        for task in workflow.get_tasks(state=TaskState.READY):
+            task.data.update(data)
+        return workflow
+
+    def load(self, bundle: ParsedBundle, state: dict[str, Any], version: str) -> BpmnWorkflow:
+        dct = _parents_first(dict(state))
+        if version != SERIALIZER_VERSION:
+            dct[BpmnWorkflowSerializer.VERSION_KEY] = version
+            self._serializer.migrate(dct)
+        workflow = self._serializer.from_dict(
+            dct, spec=bundle.spec, subprocess_specs=bundle.subprocess_specs
+        )
+        workflow.script_engine = self._script_engine()
+        return workflow
+
+    def dump(self, workflow: BpmnWorkflow) -> dict[str, Any]:
+        self._registry._encoder_mode = True
+        try:
+            dct = self._serializer.to_dict(workflow)
+        finally:
+            self._registry._encoder_mode = False
+        # A round trip through JSON proves the state is storable before anything is written.
+        return json.loads(json.dumps(dct, cls=self._serializer._encoder_cls))
+
+    def run(self, workflow: BpmnWorkflow) -> None:
+        """Run engine steps until only people, timers or messages are awaited."""
+        try:
+            workflow.do_engine_steps()
+        except Exception as exc:
+            raise self._step_failure(workflow, exc) from exc
+
+    def _step_failure(self, workflow: BpmnWorkflow, exc: Exception) -> EngineStepFailed:
+        task = getattr(exc, "task", None)
+        if task is None:
+            errored = workflow.get_tasks(state=TaskState.ERROR)
+            task = errored[0] if errored else None
+        element = ""
+        task_id = None
+        if task is not None:
+            element = getattr(task.task_spec, "bpmn_id", None) or task.task_spec.name
+            task_id = task.id
+        # SpiffWorkflow wraps script errors; the original is the exception's context.
+        cause = exc if isinstance(exc, scripting.ScriptLimitExceeded) else exc.__context__
+        if isinstance(cause, scripting.ScriptLimitExceeded):
+            message = f"script limit exceeded: {cause}"
+        else:
+            message = str(exc).split("\n")[0].strip().rstrip(".").strip() or type(exc).__name__
+        return EngineStepFailed(message, element_id=element, task_id=task_id)
+
+    def snapshot(self, workflow: BpmnWorkflow) -> Snapshot:
+        user_tasks = []
+        for task in workflow.get_tasks(state=TaskState.READY, manual=True):
+            ts = task.task_spec
+            props = _properties(ts)
+            user_tasks.append(
+                ReadyUserTask(
+                    task_id=task.id,
+                    element_id=ts.bpmn_id or ts.name,
+                    name=ts.bpmn_name or ts.bpmn_id or ts.name,
+                    lane=ts.lane or "",
+                    documentation=getattr(ts, "documentation", "") or "",
+                    form=props.get("formJsonSchemaFilename", ""),
+                    ui_form=props.get("formUiSchemaFilename", ""),
+                    data=task.data,
+                )
+            )
+        timers: list[WaitingTimer] = []
+        messages: list[WaitingMessage] = []
+        for task in workflow.event_manager.tasks.values():
+            definition = task.task_spec.event_definition
+            element = task.task_spec.bpmn_id or task.task_spec.name
+            if isinstance(definition, TimerEventDefinition):
+                due_at = _parse_timer_value(task.internal_data.get("event_value"))
+                if due_at is not None and not task.internal_data.get("event_fired"):
+                    timers.append(WaitingTimer(task.id, element, due_at))
+            elif isinstance(definition, MessageEventDefinition):
+                flat: dict[str, Any] = {}
+                for values in task.workflow.top_workflow.correlations.values():
+                    if isinstance(values, dict):
+                        flat.update(values)
+                messages.append(WaitingMessage(task.id, element, definition.name, flat))
+        errored = [
+            (t.id, t.task_spec.bpmn_id or t.task_spec.name)
+            for t in workflow.get_tasks(state=TaskState.ERROR)
+        ]
+        return Snapshot(
+            is_completed=workflow.completed,
+            user_tasks=user_tasks,
+            timers=timers,
+            messages=messages,
+            errored=errored,
+            data=workflow.data,
+        )
+
+    def task_data(self, workflow: BpmnWorkflow, task_id: UUID) -> dict[str, Any]:
+        return self._task(workflow, task_id).data
+
+    def _task(self, workflow: BpmnWorkflow, task_id: UUID):
+        task = workflow.get_task_from_id(task_id)
+        if task is None:
+            raise TaskNotReady(f"task {task_id} is not part of this instance")
+        return task
+
+    def complete_user_task(self, workflow: BpmnWorkflow, task_id: UUID, data: dict) -> None:
+        task = self._task(workflow, task_id)
+        if task.state != TaskState.READY or not task.task_spec.manual:
+            raise TaskNotReady(f"task {task_id} is not a ready user task")
+        task.data.update(data)
+        try:
+            task.run()
+        except Exception as exc:
+            raise self._step_failure(workflow, exc) from exc
+        self.run(workflow)
+
+    def deliver_message(
+        self, workflow: BpmnWorkflow, task_id: UUID, payload: dict[str, Any]
+    ) -> None:
+        task = self._task(workflow, task_id)
+        definition = task.task_spec.event_definition
+        try:
+            task.task_spec.catch(task, BpmnEvent(definition, payload=payload))
+            task.task_spec._update(task)
+        except Exception as exc:
+            raise self._step_failure(workflow, exc) from exc
+        self.run(workflow)
+
+    def fire_timers(self, workflow: BpmnWorkflow) -> None:
+        """Let every timer whose time has passed fire, then run the engine."""
+        try:
+            workflow.refresh_timers()
+        except Exception as exc:
+            raise self._step_failure(workflow, exc) from exc
+        self.run(workflow)
+
+    def retry_errored(self, workflow: BpmnWorkflow, task_id: UUID | None) -> None:
+        """Put the failed task back to READY and run the engine again."""
+        errored = workflow.get_tasks(state=TaskState.ERROR)
+        for task in errored:
+            if task_id is None or task.id == task_id:
+                task._set_state(TaskState.READY)
+        self.run(workflow)
+
+    def cancel(self, workflow: BpmnWorkflow) -> None:
+        workflow.cancel()
+
+    def is_user_task_ready(self, workflow: BpmnWorkflow, task_id: UUID) -> bool:
+        task = workflow.get_task_from_id(task_id)
+        return task is not None and task.state == TaskState.READY and task.task_spec.manual
+
+    def migrate(self, workflow: BpmnWorkflow, bundle: ParsedBundle) -> list[str]:
+        """Move a workflow onto another version's specs, where SpiffWorkflow's diff allows.
+
+        Refused when a task the instance has started or finished no longer exists.
+        Returns the element ids whose waiting or ready tasks were reset.
+        """
+        top_diff, sub_diffs = diff_workflow(
+            self._registry, workflow, bundle.spec, bundle.subprocess_specs
+        )
+        problems = [
+            t.task_spec.bpmn_id or t.task_spec.name
+            for t in top_diff.removed
+            if t.has_state(TaskState.FINISHED_MASK | TaskState.STARTED | TaskState.READY)
+        ]
+        for sp_diff in sub_diffs.values():
+            if sp_diff is None:
+                problems.append("a running subprocess whose process was removed")
+                continue
+            problems.extend(
+                t.task_spec.bpmn_id or t.task_spec.name
+                for t in sp_diff.removed
+                if t.has_state(TaskState.FINISHED_MASK | TaskState.STARTED | TaskState.READY)
+            )
+        if problems:
+            raise MigrationRefused(
+                "the new version removes elements this instance has reached: "
+                + ", ".join(sorted(set(filter(None, problems))))
+            )
+        removed = migrate_workflow(top_diff, workflow, bundle.spec)
+        for sp_id, sp_diff in sub_diffs.items():
+            subprocess = workflow.subprocesses[sp_id]
+            removed.extend(
+                migrate_workflow(sp_diff, subprocess, bundle.subprocess_specs[subprocess.spec.name])
+            )
+        workflow.subprocess_specs = bundle.subprocess_specs
+        reset = sorted({t.task_spec.bpmn_id for t in removed if t.task_spec.bpmn_id})
+        self.run(workflow)
+        return reset
+
+
+engine = Engine()

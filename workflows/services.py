@@ -1,0 +1,1066 @@
+"""Every write of the process engine: deploy, start, task work, messages, timers, operations.
+
+Each state change of an instance is one transaction: lock the instance row, load the
+workflow, apply the operation, run engine steps, then write the instance state, the
+human-task projection, timers, message subscriptions, incidents and history together.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import re
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import SchemaError
+
+from hr.models import Employee, OrgUnit
+from workflows import assignment, registry, scripting
+from workflows.engine import (
+    SERIALIZER_VERSION,
+    BundleInvalid,
+    BundleProblem,
+    EngineStepFailed,
+    MigrationRefused,
+    ParsedBundle,
+    Snapshot,
+    TaskNotReady,
+    engine,
+    parse_bundle,
+)
+from workflows.exceptions import Conflict, DeployRefused, InvalidInput, NotAllowed, NotFound
+from workflows.models import (
+    HumanTask,
+    Incident,
+    MessageSubscription,
+    ProcessDefinition,
+    ProcessInstance,
+    ProcessVersion,
+    Timer,
+    WorkflowEvent,
+)
+
+Kind = WorkflowEvent.Kind
+Status = ProcessInstance.Status
+
+# --- service tasks -------------------------------------------------------------------------
+
+_current_instance: ContextVar[ProcessInstance | None] = ContextVar(
+    "careflow_instance", default=None
+)
+
+
+def _call_operation(name: str, params: dict[str, Any], data: dict[str, Any]) -> Any:
+    instance = _current_instance.get()
+    ctx = registry.OperationContext(
+        instance_id=instance.pk if instance else None,
+        subject_employee_id=instance.subject_id if instance else None,
+        org_unit_id=instance.org_unit_id if instance else None,
+    )
+    return registry.call(name, ctx, params)
+
+
+engine.service_handler = _call_operation
+
+
+@contextlib.contextmanager
+def _acting_for(instance: ProcessInstance) -> Iterator[None]:
+    token = _current_instance.set(instance)
+    try:
+        yield
+    finally:
+        _current_instance.reset(token)
+
+
+# --- bundles ---------------------------------------------------------------------------------
+
+
+def version_bundle(version: ProcessVersion) -> ParsedBundle:
+    """The parsed specs of a version, parsed once per process and cached."""
+
+    def load() -> ParsedBundle:
+        return parse_bundle(
+            {k: v.encode() for k, v in version.bpmn_files.items()},
+            {k: v.encode() for k, v in version.dmn_files.items()},
+        )
+
+    # Keyed by content: identical content parses identically, and ids can be reused.
+    return engine.bundle(version.content_hash, load)
+
+
+@dataclass(frozen=True)
+class DeployResult:
+    version: ProcessVersion
+    created: bool
+
+
+def _content_hash(files: dict[str, bytes]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
+    return digest.hexdigest()
+
+
+def _split_bundle(files: dict[str, bytes]) -> tuple[dict, dict, dict, list[BundleProblem]]:
+    bpmn, dmn, forms, problems = {}, {}, {}, []
+    max_bytes = settings.CAREFLOW["BUNDLE_MAX_FILE_BYTES"]
+    for name, content in files.items():
+        if "/" in name or "\\" in name or name.startswith("."):
+            problems.append(BundleProblem(name, "", "file names may not contain paths"))
+            continue
+        if len(content) > max_bytes:
+            problems.append(BundleProblem(name, "", f"file is larger than {max_bytes} bytes"))
+            continue
+        try:
+            content.decode("utf-8")
+        except UnicodeDecodeError:
+            problems.append(BundleProblem(name, "", "file is not UTF-8 text"))
+            continue
+        lower = name.lower()
+        if lower.endswith(".bpmn") or lower.endswith(".bpmn20.xml"):
+            bpmn[name] = content
+        elif lower.endswith(".dmn"):
+            dmn[name] = content
+        elif lower.endswith(".json"):
+            try:
+                schema = json.loads(content)
+            except ValueError as exc:
+                problems.append(BundleProblem(name, "", f"form is not valid JSON: {exc}"))
+                continue
+            if not isinstance(schema, dict):
+                problems.append(BundleProblem(name, "", "form must be a JSON object"))
+                continue
+            if not name.endswith(".uischema.json"):
+                try:
+                    Draft202012Validator.check_schema(schema)
+                except SchemaError as exc:
+                    where = "/".join(str(p) for p in exc.path) or "(root)"
+                    problems.append(
+                        BundleProblem(name, where, f"not a valid JSON Schema: {exc.message}")
+                    )
+                    continue
+            forms[name] = schema
+        else:
+            problems.append(
+                BundleProblem(name, "", "unknown file type (expected .bpmn, .dmn, .json)")
+            )
+    return bpmn, dmn, forms, problems
+
+
+def _check_bundle(bundle: ParsedBundle, forms: dict[str, Any]) -> list[BundleProblem]:
+    problems = []
+    for lane, (file, element) in sorted(bundle.lanes.items()):
+        if assignment.lane_key(lane) is None:
+            known = ", ".join(assignment.known_lane_names())
+            problems.append(
+                BundleProblem(
+                    file, element, f"unknown lane {lane!r}; lanes must be one of: {known}"
+                )
+            )
+    for form, (file, element) in sorted(bundle.forms.items()):
+        if form not in forms:
+            problems.append(BundleProblem(file, element, f"form {form!r} is not in the bundle"))
+    for name, (file, element) in sorted(bundle.operators.items()):
+        if not registry.is_registered(name):
+            problems.append(
+                BundleProblem(file, element, f"service operator {name!r} is not registered")
+            )
+    for script in bundle.scripts:
+        for error in scripting.check_script(script.source, script.mode):
+            problems.append(BundleProblem(script.file, script.element, f"script refused: {error}"))
+    return problems
+
+
+def version_deploy(
+    *, files: dict[str, bytes], deployed_by: AbstractBaseUser | None = None
+) -> DeployResult:
+    """Validate a bundle and store it as the next version; identical content is a no-op."""
+    bpmn, dmn, forms, problems = _split_bundle(files)
+    if not bpmn and not problems:
+        problems.append(BundleProblem("", "", "the bundle has no .bpmn file"))
+    if problems:
+        raise DeployRefused([p.as_dict() for p in problems])
+    try:
+        bundle = parse_bundle(bpmn, dmn)
+    except BundleInvalid as exc:
+        raise DeployRefused([p.as_dict() for p in exc.problems]) from None
+    problems = _check_bundle(bundle, forms)
+    if problems:
+        raise DeployRefused([p.as_dict() for p in problems])
+
+    content_hash = _content_hash(files)
+    with transaction.atomic():
+        definition, _ = ProcessDefinition.objects.get_or_create(
+            key=bundle.process_id, defaults={"name": bundle.name}
+        )
+        definition = ProcessDefinition.objects.select_for_update().get(pk=definition.pk)
+        existing = definition.versions.filter(content_hash=content_hash).first()
+        if existing is not None:
+            return DeployResult(existing, created=False)
+        number = (definition.versions.aggregate(n=Max("number"))["n"] or 0) + 1
+        if definition.name != bundle.name:
+            definition.name = bundle.name
+            definition.save(update_fields=["name"])
+        version = ProcessVersion.objects.create(
+            definition=definition,
+            number=number,
+            content_hash=content_hash,
+            bpmn_files={k: v.decode() for k, v in bpmn.items()},
+            dmn_files={k: v.decode() for k, v in dmn.items()},
+            forms=forms,
+            summary=bundle.summary(),
+            deployed_by=deployed_by,
+        )
+    engine.bundle(version.content_hash, lambda: bundle)
+    return DeployResult(version, created=True)
+
+
+# --- form data -----------------------------------------------------------------------------
+
+
+def validate_form_data(schema: dict[str, Any] | None, data: Any) -> None:
+    """Raise InvalidInput naming each failing field when `data` violates the form."""
+    if not isinstance(data, dict):
+        raise InvalidInput([{"field": "data", "message": "must be a JSON object"}])
+    if not schema:
+        return
+    validator = Draft202012Validator(schema, format_checker=FormatChecker())
+    errors = []
+    for error in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path)):
+        path = "/".join(str(p) for p in error.absolute_path)
+        if error.validator == "required":
+            missing = [f for f in error.validator_value if f not in (error.instance or {})]
+            for name in missing:
+                field_path = f"{path}/{name}" if path else name
+                errors.append({"field": field_path, "message": "this field is required"})
+            continue
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            allowed = set(error.schema.get("properties", {}))
+            for name in sorted(set(error.instance) - allowed):
+                field_path = f"{path}/{name}" if path else name
+                errors.append({"field": field_path, "message": "unknown field"})
+            continue
+        errors.append({"field": path or "data", "message": error.message})
+    if errors:
+        raise InvalidInput(errors, "form data does not match the form")
+
+
+def _form(version: ProcessVersion, name: str) -> dict[str, Any] | None:
+    return version.forms.get(name) if name else None
+
+
+# --- history -------------------------------------------------------------------------------
+
+_SENSITIVE = re.compile(
+    r"(id_?(card|number|no)|national_id|identity|passport|phone|mobile|bank|account_no|iban|"
+    r"address|password|secret|token|salary|medical|diagnosis|illness|身份证|电话|手机|银行|地址|病)",
+    re.IGNORECASE,
+)
+MASK = "***"
+
+
+def mask_sensitive(value: Any) -> Any:
+    """A copy of `value` with the values of sensitive-looking keys replaced by a mask."""
+    if isinstance(value, dict):
+        return {
+            k: (MASK if _SENSITIVE.search(str(k)) else mask_sensitive(v)) for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [mask_sensitive(v) for v in value]
+    return value
+
+
+def _plain(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+@dataclass
+class _History:
+    """Events of one operation, appended to the instance's hash chain when saved."""
+
+    instance: ProcessInstance
+    pending: list[WorkflowEvent] = field(default_factory=list)
+    # Events that close the operation's story (e.g. "terminated" after the cancellations).
+    closing: list[WorkflowEvent] = field(default_factory=list)
+
+    def add(
+        self,
+        kind: str,
+        *,
+        actor: AbstractBaseUser | None = None,
+        element_id: str = "",
+        task_id: UUID | None = None,
+        data: dict[str, Any] | None = None,
+        closing: bool = False,
+    ) -> None:
+        label = ""
+        if actor is not None:
+            label = actor.get_username()
+        (self.closing if closing else self.pending).append(
+            WorkflowEvent(
+                instance=self.instance,
+                kind=kind,
+                actor=actor,
+                actor_label=label,
+                element_id=element_id,
+                task_id=task_id,
+                data=_plain(mask_sensitive(data or {})),
+            )
+        )
+
+    def flush(self) -> None:
+        self.pending.extend(self.closing)
+        self.closing = []
+        if not self.pending:
+            return
+        last = (
+            WorkflowEvent.objects.filter(instance=self.instance)
+            .order_by("-seq")
+            .values_list("seq", "hash")
+            .first()
+        )
+        seq, prev = last if last else (0, WorkflowEvent.GENESIS_HASH)
+        now = timezone.now()
+        for event in self.pending:
+            seq += 1
+            event.seq = seq
+            event.created_at = now
+            event.prev_hash = prev
+            event.hash = event.compute_hash()
+            prev = event.hash
+        WorkflowEvent.objects.bulk_create(self.pending)
+        self.pending = []
+
+
+# --- the instance transaction --------------------------------------------------------------
+
+
+def _lock(instance_id: int) -> ProcessInstance:
+    try:
+        return (
+            ProcessInstance.objects.select_for_update(of=("self",))
+            .select_related(
+                "version",
+                "definition",
+                "subject__user",
+                "subject__manager__user",
+                "subject__org_unit",
+                "org_unit",
+                "started_by",
+            )
+            .get(pk=instance_id)
+        )
+    except ProcessInstance.DoesNotExist:
+        raise NotFound(f"process instance {instance_id} does not exist") from None
+
+
+def _context(instance: ProcessInstance, data: dict[str, Any]) -> assignment.InstanceContext:
+    return assignment.InstanceContext(
+        subject=instance.subject,
+        org_unit=instance.org_unit,
+        started_by=instance.started_by,
+        data=data,
+    )
+
+
+def _open_incident(
+    instance: ProcessInstance,
+    history: _History,
+    *,
+    message: str,
+    element_id: str = "",
+    task_id: UUID | None = None,
+    kind: str = "engine",
+) -> Incident:
+    incident = Incident.objects.create(
+        instance=instance,
+        element_id=element_id,
+        task_id=task_id,
+        message=message,
+        details={"kind": kind},
+    )
+    history.add(
+        Kind.INCIDENT_OPENED,
+        element_id=element_id,
+        task_id=task_id,
+        data={"incident": incident.pk, "message": message},
+    )
+    return incident
+
+
+def _project_tasks(
+    instance: ProcessInstance, snap: Snapshot, history: _History, incidents: list[str]
+) -> None:
+    ready = {t.task_id: t for t in snap.user_tasks}
+    open_rows = {row.task_id: row for row in instance.tasks.filter(status=HumanTask.Status.OPEN)}
+    now = timezone.now()
+    for task_id, row in open_rows.items():
+        if task_id not in ready:
+            row.status = HumanTask.Status.CANCELLED
+            row.completed_at = now
+            row.save(update_fields=["status", "completed_at"])
+            history.add(Kind.TASK_CANCELLED, element_id=row.element_id, task_id=task_id)
+    new_rows = []
+    for task_id, task in ready.items():
+        if task_id in open_rows:
+            continue
+        row = HumanTask(
+            instance=instance,
+            task_id=task_id,
+            element_id=task.element_id,
+            name=task.name[:300],
+            documentation=task.documentation,
+            lane=task.lane,
+            form=task.form,
+            ui_form=task.ui_form,
+        )
+        try:
+            candidates = assignment.resolve(task.lane, _context(instance, task.data))
+        except assignment.LaneUnresolvable as exc:
+            incidents.append(f"{task.element_id}: {exc}")
+            candidates = assignment.Candidates()
+            _open_incident(
+                instance,
+                history,
+                message=f"nobody can work {task.element_id!r}: {exc}",
+                element_id=task.element_id,
+                task_id=task_id,
+                kind="assignment",
+            )
+        row.candidate_user = candidates.user
+        row.candidate_role = candidates.role
+        row.candidate_org_unit = candidates.org_unit
+        new_rows.append(row)
+        history.add(
+            Kind.TASK_CREATED,
+            element_id=task.element_id,
+            task_id=task_id,
+            data={
+                "name": task.name,
+                "lane": task.lane,
+                "candidate_user": candidates.user.get_username() if candidates.user else None,
+                "candidate_role": candidates.role or None,
+                "candidate_org_unit": candidates.org_unit.code if candidates.org_unit else None,
+            },
+        )
+    HumanTask.objects.bulk_create(new_rows)
+
+
+def _project_timers(instance: ProcessInstance, snap: Snapshot) -> None:
+    wanted = {(t.task_id, t.due_at): t for t in snap.timers}
+    existing = {
+        (row.task_id, row.due_at): row
+        for row in instance.timers.filter(status=Timer.Status.WAITING)
+    }
+    stale = [row.pk for key, row in existing.items() if key not in wanted]
+    if stale:
+        Timer.objects.filter(pk__in=stale).update(status=Timer.Status.CANCELLED)
+    new = [
+        Timer(instance=instance, task_id=t.task_id, element_id=t.element_id, due_at=t.due_at)
+        for key, t in wanted.items()
+        if key not in existing
+    ]
+    if new:
+        Timer.objects.bulk_create(new)
+
+
+def _instance_keys(instance: ProcessInstance) -> dict[str, Any]:
+    keys: dict[str, Any] = {"instance_id": instance.pk}
+    if instance.business_key:
+        keys["business_key"] = instance.business_key
+    if instance.subject is not None:
+        keys["employee_no"] = instance.subject.employee_no
+    return keys
+
+
+def _project_messages(instance: ProcessInstance, snap: Snapshot) -> None:
+    wanted = {m.task_id: m for m in snap.messages}
+    rows = {row.task_id: row for row in instance.subscriptions.all()}
+    gone = [row.pk for task_id, row in rows.items() if task_id not in wanted]
+    if gone:
+        MessageSubscription.objects.filter(pk__in=gone).delete()
+    keys = _instance_keys(instance)
+    new = [
+        MessageSubscription(
+            instance=instance,
+            task_id=m.task_id,
+            element_id=m.element_id,
+            message_name=m.message_name,
+            correlation=_plain({**m.correlation, **keys}),
+        )
+        for task_id, m in wanted.items()
+        if task_id not in rows
+    ]
+    if new:
+        MessageSubscription.objects.bulk_create(new)
+
+
+def _save(
+    instance: ProcessInstance,
+    workflow: Any,
+    history: _History,
+    *,
+    failure: EngineStepFailed | None = None,
+) -> None:
+    """Write the instance and everything projected from it (inside the caller's transaction)."""
+    snap = engine.snapshot(workflow)
+    instance.state = engine.dump(workflow)
+    instance.serializer_version = SERIALIZER_VERSION
+    incidents: list[str] = []
+    _project_tasks(instance, snap, history, incidents)
+    _project_timers(instance, snap)
+    _project_messages(instance, snap)
+    if failure is not None:
+        _open_incident(
+            instance,
+            history,
+            message=str(failure),
+            element_id=failure.element_id,
+            task_id=failure.task_id,
+        )
+    if instance.status in (Status.SUSPENDED, Status.TERMINATED):
+        pass
+    elif failure is not None or incidents or instance.status == Status.ERROR:
+        # An instance stays in error until its open incidents are retried.
+        instance.status = Status.ERROR
+    elif snap.is_completed:
+        instance.status = Status.COMPLETED
+        instance.ended_at = timezone.now()
+        history.add(Kind.INSTANCE_COMPLETED, data={"data": snap.data})
+    elif snap.user_tasks or snap.timers or snap.messages:
+        instance.status = Status.WAITING
+    else:
+        instance.status = Status.RUNNING
+    instance.save()
+    history.flush()
+
+
+def _run_on_instance(
+    instance_id: int,
+    operation: Callable[[ProcessInstance, Any, _History], None],
+    *,
+    allowed: tuple[str, ...] = (Status.RUNNING, Status.WAITING),
+) -> ProcessInstance:
+    """Lock, load, apply `operation` (which may raise EngineStepFailed), save: one transaction."""
+    with transaction.atomic():
+        instance = _lock(instance_id)
+        if instance.status not in allowed:
+            raise Conflict(f"instance {instance_id} is {instance.status}")
+        workflow = engine.load(
+            version_bundle(instance.version), instance.state, instance.serializer_version
+        )
+        history = _History(instance)
+        failure = None
+        with _acting_for(instance):
+            try:
+                operation(instance, workflow, history)
+            except EngineStepFailed as exc:
+                failure = exc
+        _save(instance, workflow, history, failure=failure)
+    return instance
+
+
+# --- starting --------------------------------------------------------------------------------
+
+
+def _latest_version(process_key: str) -> ProcessVersion:
+    version = ProcessVersion.objects.filter(definition__key=process_key).order_by("-number").first()
+    if version is None:
+        raise NotFound(f"no process {process_key!r} is deployed")
+    return version
+
+
+def _start(
+    version: ProcessVersion,
+    *,
+    started_by: AbstractBaseUser | None,
+    subject: Employee | None,
+    org_unit: OrgUnit | None,
+    data: dict[str, Any],
+    business_key: str,
+    then: Callable[[Any], None] | None = None,
+    started_by_message: dict[str, Any] | None = None,
+) -> ProcessInstance:
+    org_unit = org_unit or (subject.org_unit if subject is not None else None)
+    initial = dict(data)
+    initial["subject_employee_id"] = subject.pk if subject else None
+    initial["org_unit_id"] = org_unit.pk if org_unit else None
+    bundle = version_bundle(version)
+    with transaction.atomic():
+        instance = ProcessInstance(
+            definition=version.definition,
+            version=version,
+            business_key=business_key,
+            subject=subject,
+            org_unit=org_unit,
+            started_by=started_by,
+            status=Status.RUNNING,
+            state={},
+            serializer_version=SERIALIZER_VERSION,
+        )
+        instance.save()
+        history = _History(instance)
+        history.add(
+            Kind.INSTANCE_STARTED,
+            actor=started_by,
+            data={
+                "version": version.number,
+                "data": data,
+                "business_key": business_key,
+                **({"message": started_by_message} if started_by_message else {}),
+            },
+        )
+        workflow = engine.new_workflow(bundle, initial)
+        failure = None
+        with _acting_for(instance):
+            try:
+                engine.run(workflow)
+                if then is not None:
+                    then(workflow)
+            except EngineStepFailed as exc:
+                failure = exc
+        _save(instance, workflow, history, failure=failure)
+    return instance
+
+
+def instance_start(
+    *,
+    process_key: str,
+    started_by: AbstractBaseUser | None,
+    subject: Employee | None = None,
+    org_unit: OrgUnit | None = None,
+    data: dict[str, Any] | None = None,
+    business_key: str = "",
+) -> ProcessInstance:
+    """Start the latest version of a process about `subject`, validating the start form."""
+    version = _latest_version(process_key)
+    if version.summary.get("start_messages"):
+        raise Conflict(f"process {process_key!r} starts by message, not by hand")
+    data = data if data is not None else {}
+    validate_form_data(_form(version, version.start_form), data)
+    reserved = scripting.RESERVED_NAMES & set(data)
+    if reserved:
+        raise InvalidInput([{"field": k, "message": "reserved name"} for k in sorted(reserved)])
+    return _start(
+        version,
+        started_by=started_by,
+        subject=subject,
+        org_unit=org_unit,
+        data=data,
+        business_key=business_key,
+    )
+
+
+# --- human tasks -----------------------------------------------------------------------------
+
+
+def _task_row(human_task_id: int) -> HumanTask:
+    try:
+        return HumanTask.objects.select_related("instance__version").get(pk=human_task_id)
+    except HumanTask.DoesNotExist:
+        raise NotFound(f"task {human_task_id} does not exist") from None
+
+
+def _check_may_work(row: HumanTask, user: AbstractBaseUser) -> None:
+    if row.assignee_id is not None:
+        if row.assignee_id != user.pk:
+            raise Conflict(f"task {row.pk} is claimed by someone else")
+        return
+    if not assignment.may_work(
+        user,
+        candidate_user_id=row.candidate_user_id,
+        role=row.candidate_role,
+        org_unit_id=row.candidate_org_unit_id,
+    ):
+        raise NotAllowed(f"task {row.pk} is not yours to work")
+
+
+def _locked_open_task(human_task_id: int) -> tuple[ProcessInstance, HumanTask]:
+    """Lock the task's instance, then re-read the task: it must still be open."""
+    instance_id = (
+        HumanTask.objects.filter(pk=human_task_id).values_list("instance_id", flat=True).first()
+    )
+    if instance_id is None:
+        raise NotFound(f"task {human_task_id} does not exist")
+    instance = _lock(instance_id)
+    row = HumanTask.objects.get(pk=human_task_id)
+    if not row.is_open:
+        raise Conflict(f"task {human_task_id} is already {row.status}")
+    if instance.status == Status.SUSPENDED:
+        raise Conflict(f"instance {instance.pk} is suspended")
+    return instance, row
+
+
+def task_claim(*, human_task_id: int, user: AbstractBaseUser) -> HumanTask:
+    """Take a task so nobody else works it."""
+    with transaction.atomic():
+        instance, row = _locked_open_task(human_task_id)
+        _check_may_work(row, user)
+        if row.assignee_id == user.pk:
+            return row
+        row.assignee = user
+        row.claimed_at = timezone.now()
+        row.save(update_fields=["assignee", "claimed_at"])
+        history = _History(instance)
+        history.add(Kind.TASK_CLAIMED, actor=user, element_id=row.element_id, task_id=row.task_id)
+        history.flush()
+    return row
+
+
+def task_unclaim(*, human_task_id: int, user: AbstractBaseUser) -> HumanTask:
+    """Give a claimed task back to its candidates."""
+    with transaction.atomic():
+        instance, row = _locked_open_task(human_task_id)
+        if row.assignee_id != user.pk:
+            raise Conflict(f"task {human_task_id} is not claimed by you")
+        row.assignee = None
+        row.claimed_at = None
+        row.save(update_fields=["assignee", "claimed_at"])
+        history = _History(instance)
+        history.add(Kind.TASK_UNCLAIMED, actor=user, element_id=row.element_id, task_id=row.task_id)
+        history.flush()
+    return row
+
+
+def task_delegate(
+    *, human_task_id: int, user: AbstractBaseUser, to_user: AbstractBaseUser
+) -> HumanTask:
+    """Hand a task to a colleague, who becomes its assignee."""
+    if not to_user.is_active:
+        raise InvalidInput([{"field": "to_user", "message": "user is not active"}])
+    with transaction.atomic():
+        instance, row = _locked_open_task(human_task_id)
+        _check_may_work(row, user)
+        row.assignee = to_user
+        row.claimed_at = timezone.now()
+        row.save(update_fields=["assignee", "claimed_at"])
+        history = _History(instance)
+        history.add(
+            Kind.TASK_DELEGATED,
+            actor=user,
+            element_id=row.element_id,
+            task_id=row.task_id,
+            data={"to": to_user.get_username()},
+        )
+        history.flush()
+    return row
+
+
+def task_complete(*, human_task_id: int, user: AbstractBaseUser, data: dict[str, Any]) -> HumanTask:
+    """Complete a user task with form data and move the instance on.
+
+    Exactly one of two concurrent completions succeeds; the other gets Conflict.
+    """
+    row = _task_row(human_task_id)
+    if not row.is_open:
+        raise Conflict(f"task {human_task_id} is already {row.status}")
+    validate_form_data(_form(row.instance.version, row.form), data)
+    reserved = scripting.RESERVED_NAMES & set(data)
+    if reserved:
+        raise InvalidInput([{"field": k, "message": "reserved name"} for k in sorted(reserved)])
+
+    with transaction.atomic():
+        instance, row = _locked_open_task(human_task_id)
+        _check_may_work(row, user)
+        if instance.status not in (Status.RUNNING, Status.WAITING, Status.ERROR):
+            raise Conflict(f"instance {instance.pk} is {instance.status}")
+        workflow = engine.load(
+            version_bundle(instance.version), instance.state, instance.serializer_version
+        )
+        if not engine.is_user_task_ready(workflow, row.task_id):
+            raise Conflict(f"task {human_task_id} is no longer ready")
+        now = timezone.now()
+        row.status = HumanTask.Status.COMPLETED
+        row.completed_at = now
+        row.completed_by = user
+        row.save(update_fields=["status", "completed_at", "completed_by"])
+        history = _History(instance)
+        history.add(
+            Kind.TASK_COMPLETED,
+            actor=user,
+            element_id=row.element_id,
+            task_id=row.task_id,
+            data={"submitted": data},
+        )
+        failure = None
+        with _acting_for(instance):
+            try:
+                engine.complete_user_task(workflow, row.task_id, data)
+            except EngineStepFailed as exc:
+                failure = exc
+            except TaskNotReady as exc:
+                raise Conflict(str(exc)) from None
+        _save(instance, workflow, history, failure=failure)
+    return row
+
+
+# --- messages --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MessageResult:
+    correlated: list[ProcessInstance]
+    started: list[ProcessInstance]
+
+
+def _matches(subscription: MessageSubscription, correlation: dict[str, Any]) -> bool:
+    keys = subscription.correlation
+    return all(k in keys and str(keys[k]) == str(v) for k, v in correlation.items())
+
+
+def message_send(
+    *,
+    name: str,
+    correlation: dict[str, Any] | None = None,
+    payload: dict[str, Any] | None = None,
+    actor: AbstractBaseUser | None = None,
+) -> MessageResult:
+    """Deliver a message to every instance waiting for it whose keys match `correlation`,
+    and start every process whose start event waits for it."""
+    correlation = correlation or {}
+    payload = payload or {}
+    if not name:
+        raise InvalidInput([{"field": "name", "message": "this field is required"}])
+    correlated: list[ProcessInstance] = []
+    skipped: list[int] = []
+    subscriptions = [
+        s
+        for s in MessageSubscription.objects.filter(message_name=name).order_by("pk")
+        if _matches(s, correlation)
+    ]
+    for subscription in subscriptions:
+
+        def deliver(instance, workflow, history, sub=subscription):
+            history.add(
+                Kind.MESSAGE_CORRELATED,
+                actor=actor,
+                element_id=sub.element_id,
+                task_id=sub.task_id,
+                data={"message": name, "correlation": correlation, "payload": payload},
+            )
+            engine.deliver_message(workflow, sub.task_id, payload)
+
+        try:
+            correlated.append(_run_on_instance(subscription.instance_id, deliver))
+        except Conflict:
+            skipped.append(subscription.instance_id)
+
+    started = []
+    if not correlated and not skipped:
+        started = _start_by_message(name, correlation, payload, actor)
+    if not correlated and skipped:
+        ids = ", ".join(str(i) for i in skipped)
+        raise Conflict(f"the instances waiting for {name!r} are suspended or in error: {ids}")
+    if not correlated and not started:
+        raise NotFound(f"no process is waiting for message {name!r} with {correlation}")
+    return MessageResult(correlated=correlated, started=started)
+
+
+def _start_by_message(
+    name: str, correlation: dict[str, Any], payload: dict[str, Any], actor: Any
+) -> list[ProcessInstance]:
+    latest: dict[int, ProcessVersion] = {}
+    for version in ProcessVersion.objects.select_related("definition").order_by("number"):
+        latest[version.definition_id] = version
+    started = []
+    subject = None
+    if correlation.get("employee_no"):
+        subject = Employee.objects.filter(employee_no=str(correlation["employee_no"])).first()
+    for version in latest.values():
+        if name not in version.summary.get("start_messages", []):
+            continue
+
+        def deliver(workflow):
+            waiting = [m for m in engine.snapshot(workflow).messages if m.message_name == name]
+            for message in waiting:
+                engine.deliver_message(workflow, message.task_id, payload)
+
+        instance = _start(
+            version,
+            started_by=actor,
+            subject=subject,
+            org_unit=None,
+            data={},
+            business_key=str(correlation.get("business_key", "")),
+            then=deliver,
+            started_by_message={"name": name, "correlation": correlation, "payload": payload},
+        )
+        started.append(instance)
+    return started
+
+
+# --- timers ----------------------------------------------------------------------------------
+
+
+def instance_fire_timers(*, instance_id: int) -> ProcessInstance:
+    """Fire the instance's timers that are due (the engine re-checks each due time)."""
+
+    def fire(instance, workflow, history):
+        now = timezone.now()
+        due = list(instance.timers.filter(status=Timer.Status.WAITING, due_at__lt=now))
+        for timer in due:
+            history.add(
+                Kind.TIMER_FIRED,
+                element_id=timer.element_id,
+                task_id=timer.task_id,
+                data={"due_at": timer.due_at.isoformat()},
+            )
+        if due:
+            Timer.objects.filter(pk__in=[t.pk for t in due]).update(
+                status=Timer.Status.FIRED, fired_at=now
+            )
+        engine.fire_timers(workflow)
+
+    return _run_on_instance(instance_id, fire)
+
+
+def timer_fire_due(*, limit: int = 100) -> int:
+    """Fire the timers that are due now; returns how many instances were moved on."""
+    now = timezone.now()
+    instance_ids = list(
+        Timer.objects.filter(
+            status=Timer.Status.WAITING,
+            due_at__lt=now,
+            instance__status__in=[Status.WAITING, Status.RUNNING],
+        )
+        .order_by("instance_id")
+        .values_list("instance_id", flat=True)
+        .distinct()[:limit]
+    )
+    for instance_id in instance_ids:
+        with contextlib.suppress(Conflict):
+            instance_fire_timers(instance_id=instance_id)
+    return len(instance_ids)
+
+
+# --- operators -------------------------------------------------------------------------------
+
+
+def instance_suspend(
+    *, instance_id: int, actor: AbstractBaseUser, reason: str = ""
+) -> ProcessInstance:
+    """Stop an instance from moving on until it is resumed."""
+    with transaction.atomic():
+        instance = _lock(instance_id)
+        if instance.status not in (Status.RUNNING, Status.WAITING, Status.ERROR):
+            raise Conflict(f"instance {instance_id} is {instance.status}")
+        instance.status_before_suspend = instance.status
+        instance.status = Status.SUSPENDED
+        instance.save(update_fields=["status", "status_before_suspend", "updated_at"])
+        history = _History(instance)
+        history.add(Kind.INSTANCE_SUSPENDED, actor=actor, data={"reason": reason})
+        history.flush()
+    return instance
+
+
+def instance_resume(*, instance_id: int, actor: AbstractBaseUser) -> ProcessInstance:
+    """Let a suspended instance move on; timers that fell due meanwhile fire now."""
+    with transaction.atomic():
+        instance = _lock(instance_id)
+        if instance.status != Status.SUSPENDED:
+            raise Conflict(f"instance {instance_id} is not suspended")
+        instance.status = instance.status_before_suspend or Status.WAITING
+        instance.status_before_suspend = ""
+        instance.save(update_fields=["status", "status_before_suspend", "updated_at"])
+        history = _History(instance)
+        history.add(Kind.INSTANCE_RESUMED, actor=actor)
+        history.flush()
+    return instance
+
+
+def instance_terminate(
+    *, instance_id: int, actor: AbstractBaseUser, reason: str = ""
+) -> ProcessInstance:
+    """End an instance for good: open tasks and timers are cancelled."""
+
+    def terminate(instance, workflow, history):
+        engine.cancel(workflow)
+        instance.status = Status.TERMINATED
+        instance.ended_at = timezone.now()
+        history.add(Kind.INSTANCE_TERMINATED, actor=actor, data={"reason": reason}, closing=True)
+
+    return _run_on_instance(
+        instance_id,
+        terminate,
+        allowed=(Status.RUNNING, Status.WAITING, Status.ERROR, Status.SUSPENDED),
+    )
+
+
+def instance_migrate(
+    *, instance_id: int, to_version_id: int, actor: AbstractBaseUser
+) -> ProcessInstance:
+    """Move a waiting instance to another version of its process, where the diff allows."""
+    try:
+        target = ProcessVersion.objects.get(pk=to_version_id)
+    except ProcessVersion.DoesNotExist:
+        raise NotFound(f"version {to_version_id} does not exist") from None
+
+    def migrate(instance, workflow, history):
+        if target.definition_id != instance.definition_id:
+            raise Conflict("the target version belongs to another process")
+        if target.pk == instance.version_id:
+            raise Conflict("the instance already runs on that version")
+        try:
+            reset = engine.migrate(workflow, version_bundle(target))
+        except MigrationRefused as exc:
+            raise Conflict(str(exc)) from None
+        history.add(
+            Kind.VERSION_MIGRATED,
+            actor=actor,
+            data={"from": instance.version.number, "to": target.number, "reset": reset},
+        )
+        instance.version = target
+
+    return _run_on_instance(instance_id, migrate)
+
+
+def incident_retry(*, incident_id: int, actor: AbstractBaseUser) -> Incident:
+    """Try the failed step again; the incident is resolved when it no longer fails."""
+    try:
+        incident = Incident.objects.get(pk=incident_id)
+    except Incident.DoesNotExist:
+        raise NotFound(f"incident {incident_id} does not exist") from None
+    if incident.status != Incident.Status.OPEN:
+        raise Conflict(f"incident {incident_id} is already resolved")
+
+    def retry(instance, workflow, history):
+        locked = Incident.objects.select_for_update().get(pk=incident_id)
+        if locked.status != Incident.Status.OPEN:
+            raise Conflict(f"incident {incident_id} is already resolved")
+        locked.status = Incident.Status.RESOLVED
+        locked.resolved_at = timezone.now()
+        locked.resolved_by = actor
+        locked.save(update_fields=["status", "resolved_at", "resolved_by"])
+        history.add(
+            Kind.INCIDENT_RESOLVED,
+            actor=actor,
+            element_id=locked.element_id,
+            data={"incident": locked.pk},
+        )
+        if locked.details.get("kind") == "assignment":
+            # Drop the unworkable task row; saving projects it again with fresh candidates.
+            HumanTask.objects.filter(task_id=locked.task_id, status=HumanTask.Status.OPEN).delete()
+        else:
+            engine.retry_errored(workflow, locked.task_id)
+        if (
+            instance.status == Status.ERROR
+            and not instance.incidents.filter(status=Incident.Status.OPEN)
+            .exclude(pk=locked.pk)
+            .exists()
+        ):
+            instance.status = Status.RUNNING
+
+    _run_on_instance(incident.instance_id, retry, allowed=(Status.ERROR,))
+    incident.refresh_from_db()
+    return incident
