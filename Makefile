@@ -6,7 +6,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 MANAGE := $(UV) run --frozen python manage.py
 HOST ?= 127.0.0.1:8000
 
-.PHONY: setup run test lint format bench
+.PHONY: setup run test lint format schema
 
 setup:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 \
@@ -30,6 +30,10 @@ test: lint
 	$(MANAGE) check
 	$(MANAGE) makemigrations --check --dry-run
 	$(UV) run --frozen pytest
+
+# Regenerate the committed OpenAPI schema after changing the API.
+schema: setup
+	$(MANAGE) spectacular --file api/openapi.yaml --validate --fail-on-warn
 
 format: setup
 	$(UV) run --frozen ruff format .

@@ -103,6 +103,8 @@ class RoleAssignment(models.Model):
         GROUP_HR = "group_hr", "Group HR 集团人力资源部"
         PROCESS_OWNER = "process_owner", "Process owner 流程负责人"
         AUDITOR = "auditor", "Auditor 审计"
+        # A system account (attendance, appraisal system) that sends messages by token.
+        INTEGRATION = "integration", "Integration 系统集成"
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="role_assignments"

@@ -12,6 +12,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 
 from hr.models import Employee, OrgUnit, RoleAssignment
+from hr.selectors import holds_role_over
 
 
 class LaneUnresolvable(Exception):
@@ -148,3 +149,20 @@ def may_work(
     if not role or org_unit_id is None:
         return False
     return RoleAssignment.objects.filter(user=user, role=role, org_unit_id=org_unit_id).exists()
+
+
+def may_start(user: AbstractBaseUser, *, start_lane: str, subject: Employee) -> bool:
+    """May `user` start a process about `subject`? The start event's lane says who starts:
+    the employee themself (Employee, Initiator or no lane), their supervisor, HR of their
+    clinic, or group HR."""
+    key = lane_key(start_lane)
+    if key in ("employee", "initiator"):
+        return subject.user_id == user.pk
+    if key == "supervisor":
+        is_manager = subject.manager is not None and subject.manager.user_id == user.pk
+        return is_manager or holds_role_over(user, Role.SUPERVISOR, subject.org_unit)
+    if key == "clinic_hr":
+        return holds_role_over(user, Role.CLINIC_HR, subject.org_unit)
+    if key == "group_hr":
+        return holds_role_over(user, Role.GROUP_HR, subject.org_unit)
+    return False

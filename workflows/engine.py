@@ -120,6 +120,7 @@ class ParsedBundle:
     user_tasks: dict[str, UserTaskInfo] = field(default_factory=dict)
     start_form: str = ""
     start_ui_form: str = ""
+    start_lane: str = ""
     start_messages: list[str] = field(default_factory=list)
     lanes: dict[str, tuple[str, str]] = field(default_factory=dict)  # lane -> (file, element)
     forms: dict[str, tuple[str, str]] = field(default_factory=dict)  # form file -> (file, element)
@@ -132,6 +133,7 @@ class ParsedBundle:
             "name": self.name,
             "start_form": self.start_form,
             "start_ui_form": self.start_ui_form,
+            "start_lane": self.start_lane,
             "start_messages": self.start_messages,
             "user_tasks": {
                 k: {"name": v.name, "lane": v.lane, "form": v.form, "ui_form": v.ui_form}
@@ -315,6 +317,7 @@ def _collect(bundle: ParsedBundle, process_spec: Any) -> None:
         if isinstance(ts, StartEvent) and process_spec is bundle.spec:
             bundle.start_form = bundle.start_form or props.get("formJsonSchemaFilename", "")
             bundle.start_ui_form = bundle.start_ui_form or props.get("formUiSchemaFilename", "")
+            bundle.start_lane = bundle.start_lane or ts.lane or ""
             if isinstance(ts.event_definition, MessageEventDefinition):
                 bundle.start_messages.append(ts.event_definition.name)
         if isinstance(ts, ServiceTask):

@@ -1,12 +1,16 @@
 """Non-trivial reads of the process engine: inbox, history, verification."""
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q, QuerySet
 
 from hr.models import RoleAssignment
+from hr.selectors import scope_paths
+from workflows.engine import engine
 from workflows.models import HumanTask, ProcessInstance, WorkflowEvent
+from workflows.services import version_bundle
 
 
 def inbox(user: AbstractBaseUser) -> QuerySet[HumanTask]:
@@ -52,3 +56,82 @@ def history_verify(instance: ProcessInstance) -> ChainVerification:
         prev = event.hash
         expected_seq += 1
     return ChainVerification(True, checked)
+
+
+# Roles whose holders see the instances (and their data) of their org unit's subtree.
+# Process owners are not among them: they see versions and instance counts, not HR data.
+SCOPING_ROLES = (
+    RoleAssignment.Role.AUDITOR,
+    RoleAssignment.Role.GROUP_HR,
+    RoleAssignment.Role.CLINIC_HR,
+    RoleAssignment.Role.SUPERVISOR,
+)
+
+
+def _participant_tasks(user: AbstractBaseUser) -> Q:
+    roles = RoleAssignment.objects.filter(user=user).values_list("role", "org_unit_id")
+    offered = Q(candidate_user=user) | Q(assignee=user) | Q(completed_by=user)
+    for role, org_unit_id in roles:
+        offered |= Q(candidate_role=role, candidate_org_unit_id=org_unit_id)
+    return offered
+
+
+def instances_visible_to(user: AbstractBaseUser) -> QuerySet[ProcessInstance]:
+    """Instances `user` may see: in the subtree of a unit where they hold a scoping role,
+    started by them, about them, or with a task they were offered or worked."""
+    instances = ProcessInstance.objects.select_related(
+        "definition", "version", "subject", "org_unit", "started_by"
+    )
+    if user.is_superuser:
+        return instances
+    visible = (
+        Q(started_by=user)
+        | Q(subject__user=user)
+        | Q(pk__in=HumanTask.objects.filter(_participant_tasks(user)).values("instance_id"))
+    )
+    for path in scope_paths(user, SCOPING_ROLES):
+        visible |= Q(org_unit__path__startswith=path)
+    return instances.filter(visible)
+
+
+def task_visible_to(user: AbstractBaseUser, human_task_id: int) -> HumanTask | None:
+    """The task, if `user` may see it (a candidate, or one who sees its instance)."""
+    task = (
+        HumanTask.objects.select_related("instance__version", "instance__definition")
+        .filter(pk=human_task_id)
+        .first()
+    )
+    if task is None:
+        return None
+    if HumanTask.objects.filter(_participant_tasks(user), pk=task.pk).exists():
+        return task
+    if instances_visible_to(user).filter(pk=task.instance_id).exists():
+        return task
+    return None
+
+
+def task_form(task: HumanTask) -> dict[str, Any]:
+    """The task's form (JSON Schema and UI schema) and the process data it starts from."""
+    version = task.instance.version
+    data: dict[str, Any] = {}
+    if task.is_open:
+        workflow = engine.load(
+            version_bundle(version), task.instance.state, task.instance.serializer_version
+        )
+        data = engine.task_data(workflow, task.task_id)
+    return {
+        "schema": version.forms.get(task.form) if task.form else None,
+        "ui_schema": version.forms.get(task.ui_form) if task.ui_form else None,
+        "data": data,
+    }
+
+
+def open_steps(instance_ids: list[int]) -> dict[int, list[str]]:
+    """Names of the open tasks each instance waits at, for list views (one query)."""
+    steps: dict[int, list[str]] = {i: [] for i in instance_ids}
+    rows = HumanTask.objects.filter(
+        instance_id__in=instance_ids, status=HumanTask.Status.OPEN
+    ).values_list("instance_id", "name")
+    for instance_id, name in rows.order_by("created_at", "id"):
+        steps[instance_id].append(name)
+    return steps

@@ -1,0 +1,80 @@
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.authtoken.views import ObtainAuthToken
+
+from api.views import audit, instances, me, processes, tasks
+
+app_name = "api"
+
+urlpatterns = [
+    path("auth/token", ObtainAuthToken.as_view(), name="auth-token"),
+    path("me", me.MeApi.as_view(), name="me"),
+    # process owners
+    path("definitions", processes.DefinitionListApi.as_view(), name="definitions"),
+    path("definitions/<str:key>/versions", processes.VersionListApi.as_view(), name="versions"),
+    path("definitions/<str:key>/start-form", processes.StartFormApi.as_view(), name="start-form"),
+    path("deployments", processes.DeploymentApi.as_view(), name="deployments"),
+    path(
+        "versions/<int:version_id>/files/<str:name>",
+        processes.VersionFileApi.as_view(),
+        name="version-file",
+    ),
+    # employees and managers
+    path("tasks", tasks.InboxApi.as_view(), name="inbox"),
+    path("tasks/<int:task_id>", tasks.TaskDetailApi.as_view(), name="task"),
+    path("tasks/<int:task_id>/claim", tasks.TaskClaimApi.as_view(), name="task-claim"),
+    path("tasks/<int:task_id>/unclaim", tasks.TaskUnclaimApi.as_view(), name="task-unclaim"),
+    path("tasks/<int:task_id>/delegate", tasks.TaskDelegateApi.as_view(), name="task-delegate"),
+    path("tasks/<int:task_id>/complete", tasks.TaskCompleteApi.as_view(), name="task-complete"),
+    path("instances", instances.InstanceListApi.as_view(), name="instances"),
+    path("instances/start", instances.InstanceStartApi.as_view(), name="instance-start"),
+    path("instances/<int:instance_id>", instances.InstanceDetailApi.as_view(), name="instance"),
+    # auditors
+    path("instances/<int:instance_id>/history", audit.HistoryApi.as_view(), name="history"),
+    path(
+        "instances/<int:instance_id>/history/verify",
+        audit.HistoryVerifyApi.as_view(),
+        name="history-verify",
+    ),
+    path(
+        "instances/<int:instance_id>/history/export.csv",
+        audit.HistoryExportCsvApi.as_view(),
+        name="history-csv",
+    ),
+    path(
+        "instances/<int:instance_id>/history/export.json",
+        audit.HistoryExportJsonApi.as_view(),
+        name="history-json",
+    ),
+    # operators
+    path(
+        "instances/<int:instance_id>/suspend",
+        instances.InstanceSuspendApi.as_view(),
+        name="instance-suspend",
+    ),
+    path(
+        "instances/<int:instance_id>/resume",
+        instances.InstanceResumeApi.as_view(),
+        name="instance-resume",
+    ),
+    path(
+        "instances/<int:instance_id>/terminate",
+        instances.InstanceTerminateApi.as_view(),
+        name="instance-terminate",
+    ),
+    path(
+        "instances/<int:instance_id>/migrate",
+        instances.InstanceMigrateApi.as_view(),
+        name="instance-migrate",
+    ),
+    path("incidents", instances.IncidentListApi.as_view(), name="incidents"),
+    path(
+        "incidents/<int:incident_id>/retry",
+        instances.IncidentRetryApi.as_view(),
+        name="incident-retry",
+    ),
+    path("messages", instances.MessageApi.as_view(), name="messages"),
+    # the contract
+    path("schema", SpectacularAPIView.as_view(), name="schema"),
+    path("docs", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+]

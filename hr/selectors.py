@@ -1,0 +1,44 @@
+"""Reads about people and roles that the interfaces need."""
+
+from django.contrib.auth.models import AbstractBaseUser
+
+from hr.models import Employee, OrgUnit, RoleAssignment
+
+Role = RoleAssignment.Role
+
+
+def employee_of(user: AbstractBaseUser) -> Employee | None:
+    """The employee record a user signs in as, if any."""
+    if not user.is_authenticated:
+        return None
+    return Employee.objects.select_related("org_unit", "manager").filter(user=user).first()
+
+
+def roles_of(user: AbstractBaseUser) -> set[str]:
+    if not user.is_authenticated:
+        return set()
+    return set(RoleAssignment.objects.filter(user=user).values_list("role", flat=True))
+
+
+def has_role(user: AbstractBaseUser, *roles: str) -> bool:
+    return (
+        user.is_authenticated and RoleAssignment.objects.filter(user=user, role__in=roles).exists()
+    )
+
+
+def scope_paths(user: AbstractBaseUser, roles: tuple[str, ...]) -> list[str]:
+    """Org-unit paths under which `user` holds one of `roles` (their subtree is in scope)."""
+    return list(
+        OrgUnit.objects.filter(role_assignments__user=user, role_assignments__role__in=roles)
+        .values_list("path", flat=True)
+        .distinct()
+    )
+
+
+def holds_role_over(user: AbstractBaseUser, role: str, unit: OrgUnit | None) -> bool:
+    """Does `user` hold `role` at `unit` or at one of its ancestors?"""
+    if unit is None:
+        return False
+    return RoleAssignment.objects.filter(
+        user=user, role=role, org_unit_id__in=unit.ancestor_ids
+    ).exists()
