@@ -32,6 +32,7 @@ from RestrictedPython.Guards import (
 )
 
 SCRIPT_FILENAME = "<careflow-script>"
+LOOP_GUARD = "_loop_guard_"
 MAX_RANGE = 100_000
 
 
@@ -72,6 +73,22 @@ class _CareflowPolicy(RestrictingNodeTransformer):
     def visit_Nonlocal(self, node: ast.Nonlocal) -> ast.AST:
         self._refuse(node, "Nonlocal statements")
         return node
+
+    # A one-line loop ("while True: pass") emits no line events on Python 3.11, so every
+    # loop body starts with a call that charges the script's budget.
+    def visit_While(self, node: ast.While) -> ast.AST:
+        return _with_loop_guard(super().visit_While(node))
+
+    def visit_For(self, node: ast.For) -> ast.AST:
+        return _with_loop_guard(super().visit_For(node))
+
+
+def _with_loop_guard(node: ast.AST) -> ast.AST:
+    if isinstance(node, ast.While | ast.For):
+        call = ast.Expr(ast.Call(func=ast.Name(LOOP_GUARD, ast.Load()), args=[], keywords=[]))
+        node.body.insert(0, ast.copy_location(call, node))
+        ast.fix_missing_locations(node)
+    return node
 
 
 @lru_cache(maxsize=4096)
@@ -203,7 +220,7 @@ _GUARDS: dict[str, Any] = {
     "_inplacevar_": _inplacevar,
     "_apply_": _apply,
 }
-RESERVED_NAMES = frozenset(_GUARDS) | frozenset(HELPERS)
+RESERVED_NAMES = frozenset(_GUARDS) | frozenset(HELPERS) | {LOOP_GUARD}
 
 
 # --- running ---------------------------------------------------------------------------
@@ -218,20 +235,24 @@ class _Budget:
         self.deadline = time.monotonic() + conf["SCRIPT_MAX_SECONDS"]
         self.lines = 0
 
+    def tick(self) -> None:
+        self.lines += 1
+        if self.lines > self.max_lines:
+            raise ScriptLimitExceeded(f"script ran more than {self.max_lines} lines")
+        if self.lines % 1000 == 0 and time.monotonic() > self.deadline:
+            raise ScriptLimitExceeded("script ran out of time")
+
     def __call__(self, frame, event, arg):  # noqa: ANN001 - the sys.settrace signature
         if frame.f_code.co_filename != SCRIPT_FILENAME:
             return None
         if event == "line":
-            self.lines += 1
-            if self.lines > self.max_lines:
-                raise ScriptLimitExceeded(f"script ran more than {self.max_lines} lines")
-            if self.lines % 1000 == 0 and time.monotonic() > self.deadline:
-                raise ScriptLimitExceeded("script ran out of time")
+            self.tick()
         return self
 
 
 def _run_bounded(code: CodeType, namespace: dict[str, Any]) -> Any:
     budget = _Budget()
+    namespace[LOOP_GUARD] = budget.tick
     previous = sys.gettrace()
     sys.settrace(budget)
     try:
@@ -241,10 +262,16 @@ def _run_bounded(code: CodeType, namespace: dict[str, Any]) -> Any:
 
 
 def _namespace(context: dict[str, Any], external: dict[str, Any] | None) -> dict[str, Any]:
-    namespace = dict(_GUARDS)
-    namespace.update(HELPERS)
+    overwrites = (set(HELPERS) | set(external or {})) & set(context)
+    if overwrites:
+        raise ValueError(
+            "task data may not use the names of script helpers: " + ", ".join(sorted(overwrites))
+        )
+    namespace = dict(HELPERS)
     namespace.update(external or {})
     namespace.update(context)
+    # The guards go in last: task data can never replace them.
+    namespace.update(_GUARDS)
     return namespace
 
 
@@ -255,16 +282,11 @@ def evaluate(source: str, context: dict[str, Any], external: dict[str, Any] | No
 
 def execute(source: str, context: dict[str, Any], external: dict[str, Any] | None = None) -> None:
     """Run the script `source`; the variables it sets or deletes change `context` in place."""
-    overwrites = (set(HELPERS) | set(external or {})) & set(context)
-    if overwrites:
-        raise ValueError(
-            "task data may not use the names of script helpers: " + ", ".join(sorted(overwrites))
-        )
     namespace = _namespace(context, external)
     _run_bounded(compile_script(source, "exec"), namespace)
     skip = RESERVED_NAMES | set(external or {})
     for key in list(context):
-        if key not in namespace:
+        if key not in namespace or key in skip:
             del context[key]
     for key, value in namespace.items():
         if key in skip or callable(value):
