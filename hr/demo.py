@@ -4,6 +4,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from hr.models import Employee, OrgUnit, RoleAssignment
+from hr.seed import seed_all
 
 DEMO_PASSWORD = "careflow-demo"  # noqa: S105 - documented demo credential, laptop only
 
@@ -160,4 +161,5 @@ def demo_seed() -> dict[str, int]:
     if created:
         admin.set_password(DEMO_PASSWORD)
         admin.save(update_fields=["password"])
+    seed_all()
     return {"org_units": len(units), "employees": len(employees)}

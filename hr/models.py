@@ -84,6 +84,12 @@ class Employee(models.Model):
         max_length=16, choices=RoleFamily.choices, default=RoleFamily.OTHER
     )
     hire_date = models.DateField(null=True, blank=True)
+    ladder_level = models.ForeignKey(
+        "LadderLevel", null=True, blank=True, on_delete=models.SET_NULL, related_name="employees"
+    )
+    # Set when onboarding's mandatory pre-job training is done and signed off.
+    cleared_for_duty_at = models.DateTimeField(null=True, blank=True)
+    last_working_date = models.DateField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
 
     class Meta:
@@ -122,3 +128,364 @@ class RoleAssignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.role} @ {self.org_unit}"
+
+
+# --- the people side of the domain ---------------------------------------------------------
+
+
+class FamilyMember(models.Model):
+    """A family member on file, for family-care reminders (only with the employee's consent)."""
+
+    class Relation(models.TextChoices):
+        CHILD = "child", "Child 子女"
+        SPOUSE = "spouse", "Spouse 配偶"
+        PARENT = "parent", "Parent 父母"
+        OTHER = "other", "Other 其他"
+
+    employee = models.ForeignKey(Employee, on_delete=models.CASCADE, related_name="family")
+    relation = models.CharField(max_length=16, choices=Relation.choices)
+    name = models.CharField(max_length=100)
+    birth_date = models.DateField(null=True, blank=True)
+    has_consented_to_reminders = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.relation} of {self.employee_id})"
+
+
+class Credential(models.Model):
+    """A licence or certificate an employee holds; renewals keep the earlier ones."""
+
+    class Kind(models.TextChoices):
+        PRACTISING_LICENCE = "practising_licence", "Practising licence 执业证书"
+        NURSE_LICENCE = "nurse_licence", "Nurse licence 护士执业证书"
+        RADIATION_PERMIT = "radiation_permit", "Radiation permit 放射工作许可"
+        CPR_CERTIFICATE = "cpr_certificate", "CPR certificate 心肺复苏证书"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active 有效"
+        SUPERSEDED = "superseded", "Superseded 已更新"
+        EXPIRED = "expired", "Expired 已过期"
+
+    employee = models.ForeignKey(Employee, on_delete=models.CASCADE, related_name="credentials")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    number = models.CharField(max_length=64)
+    issuer = models.CharField(max_length=200, blank=True)
+    valid_from_date = models.DateField(null=True, blank=True)
+    valid_until_date = models.DateField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    replaces = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replaced_by"
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "valid_until_date"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.number}"
+
+
+class TrainingCourse(models.Model):
+    """A course in the group's catalogue (pre-job items, specialty and remedial training)."""
+
+    class Category(models.TextChoices):
+        MEDICAL_REGULATIONS = "medical_regulations", "Medical regulations 医疗法规"
+        HOSPITAL_RULES = "hospital_rules", "Hospital rules 医院制度"
+        POSITION_DUTIES = "position_duties", "Duties of the position 岗位职责"
+        SPECIALTY = "specialty", "Specialty training 专科培训"
+        REMEDIAL = "remedial", "Mandatory remedial training 强制培训"
+
+    code = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    category = models.CharField(max_length=32, choices=Category.choices)
+    is_mandatory = models.BooleanField(default=True)
+    role_family = models.CharField(
+        max_length=16,
+        choices=Employee.RoleFamily.choices,
+        blank=True,
+        help_text="empty: for every role family",
+    )
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TrainingCompletion(models.Model):
+    """An employee finished a course."""
+
+    employee = models.ForeignKey(
+        Employee, on_delete=models.CASCADE, related_name="training_completions"
+    )
+    course = models.ForeignKey(TrainingCourse, on_delete=models.PROTECT, related_name="completions")
+    completed_at = models.DateTimeField()
+    score = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+
+    class Meta:
+        ordering = ["completed_at"]
+        indexes = [models.Index(fields=["employee", "course"])]
+
+    def __str__(self) -> str:
+        return f"{self.employee_id} finished {self.course_id}"
+
+
+class LadderLevel(models.Model):
+    """One rung of a promotion ladder (e.g. nurse: junior nurse -> ... -> charge nurse)."""
+
+    role_family = models.CharField(max_length=16, choices=Employee.RoleFamily.choices)
+    code = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    rank = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["role_family", "rank"]
+        constraints = [
+            models.UniqueConstraint(fields=["role_family", "rank"], name="unique_ladder_rank")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Achievement(models.Model):
+    """Something on an employee's record that ladders and appraisals count."""
+
+    class Kind(models.TextChoices):
+        PATIENT_COMMENDATION = "patient_commendation", "Patient commendation 患者表扬"
+        PATIENT_COMPLAINT = "patient_complaint", "Patient complaint 患者投诉"
+        PAPER = "paper", "Academic paper 学术论文"
+        ACADEMIC_TALK = "academic_talk", "Internal academic talk 学术分享"
+        COMPLEX_CASE = "complex_case", "Complex case 疑难病例"
+
+    employee = models.ForeignKey(Employee, on_delete=models.CASCADE, related_name="achievements")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    achieved_date = models.DateField()
+    note = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["employee", "kind"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of {self.employee_id}"
+
+
+class AppraisalIndicator(models.Model):
+    """A weighted indicator of the monthly appraisal of a role family."""
+
+    role_family = models.CharField(max_length=16, choices=Employee.RoleFamily.choices)
+    code = models.SlugField(max_length=64)
+    name = models.CharField(max_length=200)
+    weight_percent = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["role_family", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["role_family", "code"], name="unique_indicator")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role_family}:{self.code} {self.weight_percent}%"
+
+
+class MonthlyAppraisal(models.Model):
+    """An employee's scores for one month, with the weighted total and rating."""
+
+    class Rating(models.TextChoices):
+        EXCELLENT = "excellent", "Excellent 优秀"
+        GOOD = "good", "Good 良好"
+        PASS = "pass", "Pass 合格"
+        FAIL = "fail", "Fail 不合格"
+
+    employee = models.ForeignKey(Employee, on_delete=models.CASCADE, related_name="appraisals")
+    period_date = models.DateField(help_text="first day of the month")
+    scores = models.JSONField(help_text="{indicator code: score 0-100}")
+    total = models.DecimalField(max_digits=5, decimal_places=2)
+    rating = models.CharField(max_length=16, choices=Rating.choices)
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["employee", "period_date"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["employee", "period_date"], name="one_appraisal_a_month"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.employee_id} {self.period_date:%Y-%m}: {self.total}"
+
+
+class BonusRecord(models.Model):
+    """A bonus granted to an employee (e.g. 10 % for the month's top 10 %)."""
+
+    employee = models.ForeignKey(Employee, on_delete=models.CASCADE, related_name="bonuses")
+    period_date = models.DateField()
+    percent = models.DecimalField(max_digits=5, decimal_places=2)
+    reason = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["employee", "period_date", "reason"], name="one_bonus_per_reason"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.employee_id} +{self.percent}% {self.period_date:%Y-%m}"
+
+
+class ReserveCadre(models.Model):
+    """An employee on the reserve-cadre list (future managers)."""
+
+    employee = models.OneToOneField(
+        Employee, on_delete=models.CASCADE, related_name="reserve_cadre"
+    )
+    added_at = models.DateTimeField(auto_now_add=True)
+    reason = models.CharField(max_length=200)
+
+    def __str__(self) -> str:
+        return f"reserve cadre {self.employee_id}"
+
+
+class BenefitType(models.Model):
+    """An item of the benefits centre: statutory, company, or special care."""
+
+    class Category(models.TextChoices):
+        STATUTORY = "statutory", "Statutory 法定福利"
+        COMPANY = "company", "Company 企业福利"
+        SPECIAL_CARE = "special_care", "Special care 特殊关怀"
+
+    class Unit(models.TextChoices):
+        DAYS = "days", "Days 天"
+        AMOUNT = "amount", "Amount (CNY) 金额"
+        BOOKING = "booking", "Booking 预约"
+        ARRANGEMENT = "arrangement", "Arrangement 安排"
+
+    code = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    category = models.CharField(max_length=16, choices=Category.choices)
+    unit = models.CharField(max_length=16, choices=Unit.choices)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["category", "code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class BenefitEntitlement(models.Model):
+    """What an employee has of a benefit in a year (leave days, subsidy amount)."""
+
+    employee = models.ForeignKey(Employee, on_delete=models.CASCADE, related_name="entitlements")
+    benefit_type = models.ForeignKey(BenefitType, on_delete=models.PROTECT)
+    year = models.PositiveSmallIntegerField()
+    balance = models.DecimalField(max_digits=10, decimal_places=2)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["employee", "benefit_type", "year"], name="one_entitlement_a_year"
+            ),
+            models.CheckConstraint(condition=Q(balance__gte=0), name="entitlement_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.employee_id} {self.benefit_type_id} {self.year}: {self.balance}"
+
+
+class BenefitGrant(models.Model):
+    """A claim that was paid out, booked or arranged."""
+
+    employee = models.ForeignKey(Employee, on_delete=models.CASCADE, related_name="benefit_grants")
+    benefit_type = models.ForeignKey(BenefitType, on_delete=models.PROTECT)
+    quantity = models.DecimalField(max_digits=10, decimal_places=2)
+    detail = models.CharField(max_length=300, blank=True)
+    process_instance_id = models.BigIntegerField(null=True, blank=True)
+    granted_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.benefit_type_id} x{self.quantity} to {self.employee_id}"
+
+
+class FeedbackTicket(models.Model):
+    """Employee voice 心声直达. An anonymous ticket has no link to its submitter at all;
+    the receipt code is the only way back to it."""
+
+    class Category(models.TextChoices):
+        CAREER_GROWTH = "career_growth", "Career growth 职业发展"
+        BENEFITS = "benefits", "Benefits 福利"
+        WORKLOAD = "workload", "Workload 工作负荷"
+        CULTURE = "culture", "Culture 文化"
+        MANAGEMENT = "management", "Management 管理"
+        OTHER = "other", "Other 其他"
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", "Received 已接收"
+        IN_PROGRESS = "in_progress", "In progress 处理中"
+        RESOLVED = "resolved", "Resolved 已解决"
+        NOT_RESOLVED = "not_resolved", "Not resolved 未解决"
+
+    receipt_code = models.CharField(max_length=32, unique=True)
+    is_anonymous = models.BooleanField()
+    submitter = models.ForeignKey(
+        Employee, null=True, blank=True, on_delete=models.SET_NULL, related_name="feedback"
+    )
+    clinic = models.ForeignKey(
+        OrgUnit, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    text = models.TextField()
+    category = models.CharField(max_length=32, choices=Category.choices, default=Category.OTHER)
+    department = models.ForeignKey(
+        OrgUnit, null=True, blank=True, on_delete=models.SET_NULL, related_name="feedback"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
+    resolution = models.TextField(blank=True)
+    follow_up_plan = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(is_anonymous=False) | Q(submitter__isnull=True),
+                name="anonymous_feedback_has_no_submitter",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.receipt_code
+
+
+class EquipmentAssignment(models.Model):
+    """Office or clinical equipment lent to an employee, to be returned when they leave."""
+
+    employee = models.ForeignKey(Employee, on_delete=models.CASCADE, related_name="equipment")
+    item = models.CharField(max_length=200)
+    asset_tag = models.CharField(max_length=64, unique=True)
+    assigned_date = models.DateField()
+    returned_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.asset_tag} ({self.item})"
+
+
+class SystemAccount(models.Model):
+    """An account in one of the group's systems (HIS, EMR, OA ...), revoked when leaving."""
+
+    employee = models.ForeignKey(Employee, on_delete=models.CASCADE, related_name="system_accounts")
+    system = models.CharField(max_length=32)
+    username = models.CharField(max_length=100)
+    is_active = models.BooleanField(default=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["system", "username"], name="unique_system_account")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.system}:{self.username}"

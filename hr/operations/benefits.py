@@ -1,0 +1,1 @@
+"""Service-task operations of the benefits process."""

@@ -1,0 +1,1 @@
+"""Service-task operations of the offboarding process."""

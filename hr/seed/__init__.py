@@ -1,0 +1,10 @@
+"""Catalogue and demo data, one module per process area; `seed_all` runs them in order."""
+
+from hr.seed import benefits, feedback, offboarding, onboarding, performance, promotion
+
+AREAS = [onboarding, promotion, performance, benefits, feedback, offboarding]
+
+
+def seed_all() -> None:
+    for area in AREAS:
+        area.seed()

@@ -1,0 +1,1 @@
+"""Domain services (writes) of the HR areas, one module per process area."""
