@@ -2,7 +2,10 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import ObtainAuthToken
 
-from api.views import audit, instances, me, processes, tasks
+from api.views import audit, instances, me, notifications, processes, tasks
+from api.views import benefits as benefit_views
+from api.views import feedback as feedback_views
+from api.views import performance as performance_views
 
 app_name = "api"
 
@@ -74,7 +77,36 @@ urlpatterns = [
         name="incident-retry",
     ),
     path("messages", instances.MessageApi.as_view(), name="messages"),
+    # everyone: in-app notifications
+    path("notifications", notifications.NotificationListApi.as_view(), name="notifications"),
+    path(
+        "notifications/read-all",
+        notifications.NotificationReadAllApi.as_view(),
+        name="notifications-read-all",
+    ),
+    path(
+        "notifications/<int:notification_id>/read",
+        notifications.NotificationReadApi.as_view(),
+        name="notification-read",
+    ),
     # the contract
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    # --- benefit claims and feedback closure (福利申请, 心声直达) ---
+    path("benefits", benefit_views.BenefitListApi.as_view(), name="benefits"),
+    path("feedback", feedback_views.FeedbackSubmitApi.as_view(), name="feedback-submit"),
+    path(
+        "feedback/<str:receipt_code>",
+        feedback_views.FeedbackStatusApi.as_view(),
+        name="feedback-status",
+    ),
+    # --- end benefit claims and feedback closure ---
+    # --- performance appraisal (monthly scores, closing a month) ---
+    path("appraisals", performance_views.AppraisalCreateApi.as_view(), name="appraisals"),
+    path(
+        "appraisals/close-month",
+        performance_views.AppraisalMonthCloseApi.as_view(),
+        name="appraisals-close-month",
+    ),
+    # --- end performance appraisal ---
 ]

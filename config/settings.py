@@ -4,6 +4,7 @@ Safe laptop defaults: no DATABASE_URL means a SQLite file, no CELERY_BROKER_URL
 means Celery tasks run eagerly. With DEBUG off, missing secrets are an error.
 """
 
+import json
 import os
 from pathlib import Path
 
@@ -132,15 +133,49 @@ SPECTACULAR_SETTINGS = {
         "InstanceStatusEnum": "workflows.models.ProcessInstance.Status",
         "TaskStatusEnum": "workflows.models.HumanTask.Status",
         "IncidentStatusEnum": "workflows.models.Incident.Status",
+        "FeedbackStatusEnum": "hr.models.FeedbackTicket.Status",
     },
 }
 
-# Celery: no broker means tasks run in-process, eagerly (laptop mode).
+# Celery: no broker means tasks run in-process, eagerly, and the development server sweeps
+# timers itself (laptop mode, workflows/embedded.py). JSON only; tasks take ids.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TIMEZONE = "UTC"
+# Tasks are safe to run twice: acknowledge after running, so a killed worker's task is
+# delivered again; take one message at a time so a long task does not hold others back.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 3}
+# With the broker down, give up publishing quickly: the row stays pending and the sweep
+# sends it later, so a user's request is not held up.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
+
+# Email (notifications): the console on a laptop, SMTP settings from the environment.
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "CareFlow <careflow@localhost>")
 
 # The workflow engine.
 CAREFLOW = {
@@ -154,6 +189,41 @@ CAREFLOW = {
     "BUNDLE_MAX_FILE_BYTES": int(
         os.environ.get("CAREFLOW_BUNDLE_MAX_FILE_BYTES", str(2 * 1024 * 1024))
     ),
+    # Timers: the sweep period (Celery beat, or the dev server in laptop mode), how long a
+    # sweeper holds claimed rows, batch size, and backoff / attempts when firing fails.
+    "TIMER_SWEEP_SECONDS": float(os.environ.get("CAREFLOW_TIMER_SWEEP_SECONDS", "5")),
+    "TIMER_LEASE_SECONDS": int(os.environ.get("CAREFLOW_TIMER_LEASE_SECONDS", "120")),
+    "TIMER_BATCH_SIZE": int(os.environ.get("CAREFLOW_TIMER_BATCH_SIZE", "100")),
+    "TIMER_SWEEP_MAX_BATCHES": int(os.environ.get("CAREFLOW_TIMER_SWEEP_MAX_BATCHES", "20")),
+    "TIMER_RETRY_BASE_SECONDS": int(os.environ.get("CAREFLOW_TIMER_RETRY_BASE_SECONDS", "10")),
+    "TIMER_MAX_ATTEMPTS": int(os.environ.get("CAREFLOW_TIMER_MAX_ATTEMPTS", "5")),
+    # A timer due within this many seconds is also queued with an ETA, to fire before the
+    # next sweep.
+    "TIMER_ETA_HORIZON_SECONDS": int(os.environ.get("CAREFLOW_TIMER_ETA_HORIZON_SECONDS", "60")),
+    # First delay before retrying a service task that has spiffworkflow:retry without a
+    # backoff_base; the delay doubles with each retry, up to RETRY_MAX_BACKOFF_SECONDS.
+    "SERVICE_RETRY_BACKOFF_SECONDS": int(
+        os.environ.get("CAREFLOW_SERVICE_RETRY_BACKOFF_SECONDS", "30")
+    ),
+    "RETRY_MAX_BACKOFF_SECONDS": int(os.environ.get("CAREFLOW_RETRY_MAX_BACKOFF_SECONDS", "3600")),
+    # Without a broker, `runserver` sweeps in a background thread (workflows/embedded.py).
+    "EMBEDDED_SWEEP": env_bool("CAREFLOW_EMBEDDED_SWEEP", True),
+    # Notifications: copies by email (to users with an address) and to group-chat robots,
+    # e.g. CAREFLOW_NOTIFY_WEBHOOKS='{"hr_chat": {"url": "https://...", "kinds": ["message"]}}'
+    "NOTIFY_EMAIL": env_bool("CAREFLOW_NOTIFY_EMAIL", True),
+    "NOTIFY_WEBHOOKS": json.loads(os.environ.get("CAREFLOW_NOTIFY_WEBHOOKS") or "{}"),
+    "DELIVERY_MAX_ATTEMPTS": int(os.environ.get("CAREFLOW_DELIVERY_MAX_ATTEMPTS", "6")),
+    "DELIVERY_RETRY_BASE_SECONDS": int(
+        os.environ.get("CAREFLOW_DELIVERY_RETRY_BASE_SECONDS", "30")
+    ),
+    "DELIVERY_LEASE_SECONDS": int(os.environ.get("CAREFLOW_DELIVERY_LEASE_SECONDS", "60")),
+    # The sweep re-sends a pending delivery this long after it was due (its own queued task
+    # normally gets there first).
+    "DELIVERY_REDISPATCH_AFTER_SECONDS": int(
+        os.environ.get("CAREFLOW_DELIVERY_REDISPATCH_AFTER_SECONDS", "30")
+    ),
+    # How committed side effects reach the task queue (workflows/outbox.py).
+    "DISPATCHER": "workers.dispatch.celery_dispatcher",
 }
 
 LOGGING = {
@@ -167,6 +237,10 @@ LOGGING = {
 CELERY_BEAT_SCHEDULE = {
     "fire-due-timers": {
         "task": "workers.fire_due_timers",
-        "schedule": float(os.environ.get("CAREFLOW_TIMER_SWEEP_SECONDS", "5")),
+        "schedule": CAREFLOW["TIMER_SWEEP_SECONDS"],
+    },
+    "redispatch-deliveries": {
+        "task": "workers.redispatch_deliveries",
+        "schedule": CAREFLOW["TIMER_SWEEP_SECONDS"],
     },
 }

@@ -83,13 +83,23 @@ PEOPLE = [
         [],
     ),
     (
+        "east_internal_head",
+        "E0005",
+        "郑伟 Zheng Wei",
+        "east-internal",
+        "Department head 科室主任",
+        "doctor",
+        None,
+        [(Role.SUPERVISOR, "east-internal")],
+    ),
+    (
         "east_doctor",
         "E0004",
         "刘洋 Liu Yang",
         "east-internal",
         "Resident 住院医师",
         "doctor",
-        None,
+        "east_internal_head",
         [],
     ),
     (
@@ -155,6 +165,11 @@ def demo_seed() -> dict[str, int]:
         employees[username] = employee
         for role, role_unit in [(Role.EMPLOYEE, unit), *roles]:
             RoleAssignment.objects.get_or_create(user=user, role=role, org_unit=units[role_unit])
+    # A system account, as the appraisal or attendance system would use with a token.
+    integration, _ = user_model.objects.get_or_create(username="appraisal_system")
+    RoleAssignment.objects.get_or_create(
+        user=integration, role=Role.INTEGRATION, org_unit=units["kangning"]
+    )
     admin, created = user_model.objects.get_or_create(
         username="admin", defaults={"is_staff": True, "is_superuser": True}
     )

@@ -4,14 +4,24 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 
 from hr.models import Employee, OrgUnit, RoleAssignment
 from tests.factories import EmployeeFactory, OrgUnitFactory, RoleAssignmentFactory, UserFactory
+from workflows.bundles import collect_bundles
 
 FIXTURES = Path(__file__).parent / "fixtures"
 BUNDLES = FIXTURES / "bundles"
 Role = RoleAssignment.Role
+
+
+def shipped_bundle(main_file: str) -> dict[str, bytes]:
+    """The files of the shipped bundle whose top-level file is `main_file` (in bpmn/)."""
+    bundles = collect_bundles(settings.CAREFLOW["BPMN_DIR"], settings.CAREFLOW["FORMS_DIR"])
+    (bundle,) = [b for b in bundles if b.main_file == main_file]
+    return bundle.files
 
 
 def bundle_files(name: str) -> dict[str, bytes]:
@@ -32,6 +42,14 @@ class Org:
     west_hr: Employee
     group_hr: Employee
     west_nurse: Employee
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Throttles and caches keep nothing from one test to the next."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture
@@ -76,8 +94,6 @@ def is_postgres() -> bool:
 
 
 def pytest_collection_modifyitems(config, items):
-    from django.conf import settings
-
     engine = settings.DATABASES["default"]["ENGINE"]
     if "postgresql" in engine:
         return

@@ -1,11 +1,32 @@
-"""Celery tasks: thin wrappers that take ids and call one service."""
+"""Celery tasks: thin wrappers that take ids and call one service; each is safe to run twice."""
 
 from celery import shared_task
 
-from workflows import services
+from workflows import notifications, services
 
 
 @shared_task(name="workers.fire_due_timers")
 def fire_due_timers() -> int:
-    """Periodic sweep: fire the timers that are due."""
+    """Periodic sweep (beat): fire the timers and service retries that are due."""
     return services.timer_fire_due()
+
+
+@shared_task(name="workers.fire_timer")
+def fire_timer(timer_id: int) -> bool:
+    """Fire one timer at its ETA, sooner than the next sweep; the row decides if it is due."""
+    return services.timer_fire(timer_id=timer_id)
+
+
+@shared_task(name="workers.deliver_notification")
+def deliver_notification(delivery_id: int) -> str | None:
+    """Send one outbox row (email, webhook); a delivered row is left alone. A failed row's
+    next try is queued by the redispatch sweep once its backoff has passed."""
+    delivery = notifications.delivery_send(delivery_id=delivery_id)
+    return delivery.status if delivery is not None else None
+
+
+@shared_task(name="workers.redispatch_deliveries")
+def redispatch_deliveries() -> int:
+    """Periodic sweep (beat): queue again the deliveries still pending (broker was down,
+    or waiting for their next try)."""
+    return notifications.delivery_redispatch_due()

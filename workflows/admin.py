@@ -3,8 +3,10 @@
 from django.contrib import admin
 
 from workflows.models import (
+    Delivery,
     HumanTask,
     Incident,
+    Notification,
     ProcessDefinition,
     ProcessInstance,
     ProcessVersion,
@@ -60,8 +62,8 @@ class HumanTaskAdmin(ReadOnlyAdmin):
 
 @admin.register(Timer)
 class TimerAdmin(ReadOnlyAdmin):
-    list_display = ["id", "element_id", "instance", "due_at", "status", "attempts"]
-    list_filter = ["status"]
+    list_display = ["id", "kind", "element_id", "instance", "due_at", "status", "attempts"]
+    list_filter = ["status", "kind"]
 
 
 @admin.register(Incident)
@@ -74,3 +76,15 @@ class IncidentAdmin(ReadOnlyAdmin):
 class WorkflowEventAdmin(ReadOnlyAdmin):
     list_display = ["instance", "seq", "kind", "actor_label", "element_id", "created_at"]
     list_filter = ["kind"]
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdmin):
+    list_display = ["id", "recipient", "kind", "title", "instance", "created_at", "read_at"]
+    list_filter = ["kind"]
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(ReadOnlyAdmin):
+    list_display = ["id", "channel", "target", "status", "attempts", "next_attempt_at"]
+    list_filter = ["status", "channel"]

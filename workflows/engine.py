@@ -28,6 +28,7 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import VERSION as SERIALIZER_VERSION
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
@@ -473,6 +474,18 @@ class WaitingTimer:
     task_id: UUID
     element_id: str
     due_at: datetime
+    # For a boundary timer: the activity it is attached to, and whether firing cancels it
+    # (a deadline) or runs beside it (a reminder).
+    attached_task_id: UUID | None = None
+    is_interrupting: bool = False
+
+
+@dataclass(frozen=True)
+class ServiceRetry:
+    """A service task's `spiffworkflow:retry`: how often to try again, and the first delay."""
+
+    retries: int
+    backoff_base_seconds: int | None
 
 
 @dataclass(frozen=True)
@@ -495,8 +508,16 @@ class Snapshot:
     data: dict[str, Any]
 
 
+def _is_spent_cycle(task: Any) -> bool:
+    value = task.internal_data.get("event_value")
+    return isinstance(value, dict) and value.get("cycles") == 0
+
+
 def _parse_timer_value(value: Any) -> datetime | None:
     if isinstance(value, dict):
+        # A cycle (R3/P1D) whose repetitions are used up waits for nothing more.
+        if value.get("cycles") == 0:
+            return None
         value = value.get("next")
     if not value:
         return None
@@ -602,16 +623,12 @@ class Engine:
                     data=task.data,
                 )
             )
-        timers: list[WaitingTimer] = []
+        timers = self._waiting_timers(workflow)
         messages: list[WaitingMessage] = []
         for task in workflow.event_manager.tasks.values():
             definition = task.task_spec.event_definition
             element = task.task_spec.bpmn_id or task.task_spec.name
-            if isinstance(definition, TimerEventDefinition):
-                due_at = _parse_timer_value(task.internal_data.get("event_value"))
-                if due_at is not None and not task.internal_data.get("event_fired"):
-                    timers.append(WaitingTimer(task.id, element, due_at))
-            elif isinstance(definition, MessageEventDefinition):
+            if isinstance(definition, MessageEventDefinition):
                 flat: dict[str, Any] = {}
                 for values in task.workflow.top_workflow.correlations.values():
                     if isinstance(values, dict):
@@ -629,6 +646,31 @@ class Engine:
             errored=errored,
             data=workflow.data,
         )
+
+    def _waiting_timers(self, workflow: BpmnWorkflow) -> list[WaitingTimer]:
+        timers = []
+        for task in workflow.event_manager.tasks.values():
+            spec = task.task_spec
+            if not isinstance(spec.event_definition, TimerEventDefinition):
+                continue
+            due_at = _parse_timer_value(task.internal_data.get("event_value"))
+            if due_at is None or task.internal_data.get("event_fired"):
+                continue
+            attached, interrupting = None, False
+            if isinstance(spec, BoundaryEvent) and task.parent is not None:
+                interrupting = bool(spec.cancel_activity)
+                attached = next(
+                    (
+                        c.id
+                        for c in task.parent.children
+                        if not isinstance(c.task_spec, BoundaryEvent)
+                    ),
+                    None,
+                )
+            timers.append(
+                WaitingTimer(task.id, spec.bpmn_id or spec.name, due_at, attached, interrupting)
+            )
+        return timers
 
     def task_data(self, workflow: BpmnWorkflow, task_id: UUID) -> dict[str, Any]:
         return self._task(workflow, task_id).data
@@ -662,13 +704,38 @@ class Engine:
             raise self._step_failure(workflow, exc) from exc
         self.run(workflow)
 
-    def fire_timers(self, workflow: BpmnWorkflow) -> None:
-        """Let every timer whose time has passed fire, then run the engine."""
+    def refresh_timers(self, workflow: BpmnWorkflow) -> list[WaitingTimer]:
+        """Let every timer whose time has passed fire; the caller then runs the engine.
+
+        Returns the timers that fired (a cycle timer fires once per call and waits again).
+        SpiffWorkflow fires a timer only once its due time is strictly in the past.
+        """
+        before = self._waiting_timers(workflow)
         try:
             workflow.refresh_timers()
+            # A cycle timer that just used up its repetitions completes on the next refresh;
+            # do it now, or nothing would ever wake the instance again.
+            if any(_is_spent_cycle(t) for t in workflow.event_manager.tasks.values()):
+                workflow.refresh_timers()
         except Exception as exc:
             raise self._step_failure(workflow, exc) from exc
-        self.run(workflow)
+        now = datetime.now(UTC)
+        still_waiting = {(t.task_id, t.due_at) for t in self._waiting_timers(workflow)}
+        return [t for t in before if (t.task_id, t.due_at) not in still_waiting and t.due_at < now]
+
+    def service_retry(self, workflow: BpmnWorkflow, task_id: UUID | None) -> ServiceRetry | None:
+        """The retry policy of the service task `task_id`, if the diagram gives it one."""
+        try:
+            task = workflow.get_task_from_id(task_id) if task_id is not None else None
+        except SpiffWorkflowException:
+            return None
+        if task is None or not isinstance(task.task_spec, ServiceTask):
+            return None
+        retries = getattr(task.task_spec, "retries", None)
+        if not retries:
+            return None
+        base = getattr(task.task_spec, "retry_backoff_base", None)
+        return ServiceRetry(int(retries), int(base) if base is not None else None)
 
     def retry_errored(self, workflow: BpmnWorkflow, task_id: UUID | None) -> None:
         """Put the failed task back to READY and run the engine again."""

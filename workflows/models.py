@@ -195,21 +195,37 @@ class HumanTask(models.Model):
 
 
 class Timer(models.Model):
-    """A timer event the engine waits on; the row is the truth, Celery only the clock."""
+    """Something an instance waits for until a time: a BPMN timer event, or the next try of a
+    failed service task. The row is the truth, Celery only the clock."""
+
+    class Kind(models.TextChoices):
+        EVENT = "event", "Timer event 定时事件"
+        SERVICE_RETRY = "service_retry", "Service task retry 服务任务重试"
 
     class Status(models.TextChoices):
         WAITING = "waiting", "Waiting"
         FIRED = "fired", "Fired"
         CANCELLED = "cancelled", "Cancelled"
+        # Firing kept failing; the instance has an incident naming this timer.
+        FAILED = "failed", "Failed"
 
     instance = models.ForeignKey(ProcessInstance, on_delete=models.CASCADE, related_name="timers")
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.EVENT)
     task_id = models.UUIDField()
     element_id = models.CharField(max_length=200)
     due_at = models.DateTimeField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.WAITING)
-    # A sweeper holds the row until leased_until; an expired lease is taken over.
+    # A boundary timer's activity (the HumanTask.task_id of a user task) and whether the
+    # timer cancels it (a deadline) or runs beside it (a reminder).
+    attached_task_id = models.UUIDField(null=True, blank=True)
+    is_interrupting = models.BooleanField(default=False)
+    # For a service retry: which retry of the failed task this is (1, 2, ...).
+    retry_number = models.PositiveIntegerField(default=0)
+    # A sweeper holds the row until leased_until; an expired lease is taken over. After a
+    # failed firing it is also the backoff: the row is not taken again before then.
     leased_until = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
     fired_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -288,6 +304,7 @@ class WorkflowEvent(models.Model):
         TASK_COMPLETED = "task_completed"
         TASK_CANCELLED = "task_cancelled"
         TIMER_FIRED = "timer_fired"
+        SERVICE_RETRY_SCHEDULED = "service_retry_scheduled"
         MESSAGE_CORRELATED = "message_correlated"
         INCIDENT_OPENED = "incident_opened"
         INCIDENT_RESOLVED = "incident_resolved"
@@ -341,3 +358,105 @@ class WorkflowEvent(models.Model):
         }
         canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), cls=DjangoJSONEncoder)
         return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class Notification(models.Model):
+    """A message to one person, shown in the app; email and chat copies go out as Deliveries."""
+
+    class Kind(models.TextChoices):
+        TASK_ASSIGNED = "task_assigned", "New task 新待办"
+        TASK_REMINDER = "task_reminder", "Reminder 待办提醒"
+        TASK_ESCALATED = "task_escalated", "Escalated 待办已升级"
+        PROCESS_COMPLETED = "process_completed", "Process completed 流程已完成"
+        MESSAGE = "message", "Message 流程通知"
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    instance = models.ForeignKey(
+        ProcessInstance,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+    )
+    human_task = models.ForeignKey(
+        HumanTask, null=True, blank=True, on_delete=models.SET_NULL, related_name="notifications"
+    )
+    title = models.CharField(max_length=300)
+    body = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["recipient", "-created_at"], name="notification_recipient"),
+            models.Index(
+                fields=["recipient"],
+                name="notification_unread",
+                condition=Q(read_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} to {self.recipient_id}: {self.title[:60]}"
+
+    @property
+    def is_read(self) -> bool:
+        return self.read_at is not None
+
+
+class Delivery(models.Model):
+    """One message to send through an outside channel (email, a chat webhook): the outbox row,
+    written with the change that caused it and sent by a worker after commit."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "Email 邮件"
+        WEBHOOK = "webhook", "Chat webhook 群机器人"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending 待发送"
+        DELIVERED = "delivered", "Delivered 已送达"
+        # Every attempt failed; last_error says why.
+        FAILED = "failed", "Failed 发送失败"
+
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    # An email address, or the name of a configured webhook (CAREFLOW["NOTIFY_WEBHOOKS"]).
+    target = models.CharField(max_length=254)
+    notification = models.ForeignKey(
+        Notification, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    instance = models.ForeignKey(
+        ProcessInstance,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+    )
+    subject = models.CharField(max_length=300)
+    body = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    # Not tried before this time (the backoff after a failure).
+    next_attempt_at = models.DateTimeField()
+    # A worker holds the row while sending; an expired lease is taken over.
+    leased_until = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name_plural = "deliveries"
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                name="delivery_pending_due",
+                condition=Q(status="pending"),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} to {self.target}: {self.status}"

@@ -9,7 +9,7 @@ from django.db.models import Q, QuerySet
 from hr.models import RoleAssignment
 from hr.selectors import scope_paths
 from workflows.engine import engine
-from workflows.models import HumanTask, ProcessInstance, WorkflowEvent
+from workflows.models import HumanTask, Notification, ProcessInstance, WorkflowEvent
 from workflows.services import version_bundle
 
 
@@ -135,3 +135,17 @@ def open_steps(instance_ids: list[int]) -> dict[int, list[str]]:
     for instance_id, name in rows.order_by("created_at", "id"):
         steps[instance_id].append(name)
     return steps
+
+
+def notification_list(
+    user: AbstractBaseUser, *, unread_only: bool = False
+) -> QuerySet[Notification]:
+    """The user's in-app notifications, newest first (optionally only the unread ones)."""
+    notes = Notification.objects.filter(recipient=user)
+    if unread_only:
+        notes = notes.filter(read_at__isnull=True)
+    return notes.order_by("-created_at", "-id")
+
+
+def notification_unread_count(user: AbstractBaseUser) -> int:
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()

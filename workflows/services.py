@@ -10,23 +10,25 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import re
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
-from django.db.models import Max
+from django.db import connection, transaction
+from django.db.models import F, Max, Q
 from django.utils import timezone
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError
 
 from hr.models import Employee, OrgUnit
-from workflows import assignment, registry, scripting
+from workflows import assignment, notifications, outbox, registry, scripting
 from workflows.engine import (
     SERIALIZER_VERSION,
     BundleInvalid,
@@ -53,6 +55,7 @@ from workflows.models import (
 
 Kind = WorkflowEvent.Kind
 Status = ProcessInstance.Status
+logger = logging.getLogger(__name__)
 
 # --- service tasks -------------------------------------------------------------------------
 
@@ -252,6 +255,8 @@ def validate_form_data(schema: dict[str, Any] | None, data: Any) -> None:
                 errors.append({"field": field_path, "message": "unknown field"})
             continue
         errors.append({"field": path or "data", "message": error.message})
+    # One "required" rule is reported once per missing field; keep each field once.
+    errors = [dict(t) for t in dict.fromkeys(tuple(e.items()) for e in errors)]
     if errors:
         raise InvalidInput(errors, "form data does not match the form")
 
@@ -382,13 +387,14 @@ def _open_incident(
     element_id: str = "",
     task_id: UUID | None = None,
     kind: str = "engine",
+    details: dict[str, Any] | None = None,
 ) -> Incident:
     incident = Incident.objects.create(
         instance=instance,
         element_id=element_id,
         task_id=task_id,
         message=message,
-        details={"kind": kind},
+        details={"kind": kind, **(details or {})},
     )
     history.add(
         Kind.INCIDENT_OPENED,
@@ -455,24 +461,83 @@ def _project_tasks(
             },
         )
     HumanTask.objects.bulk_create(new_rows)
+    notifications.tasks_created(instance, new_rows)
+
+
+def _fire_soon(timer: Timer) -> None:
+    """A timer due before the next sweeps is also handed to the queue with an ETA."""
+    horizon = timedelta(seconds=settings.CAREFLOW["TIMER_ETA_HORIZON_SECONDS"])
+    if timer.due_at <= timezone.now() + horizon:
+        outbox.fire_timer_on_commit(timer.pk, timer.due_at)
 
 
 def _project_timers(instance: ProcessInstance, snap: Snapshot) -> None:
     wanted = {(t.task_id, t.due_at): t for t in snap.timers}
     existing = {
         (row.task_id, row.due_at): row
-        for row in instance.timers.filter(status=Timer.Status.WAITING)
+        for row in instance.timers.filter(status=Timer.Status.WAITING, kind=Timer.Kind.EVENT)
     }
+    # Timers the engine no longer waits on: the task they belong to completed or was cancelled.
     stale = [row.pk for key, row in existing.items() if key not in wanted]
     if stale:
         Timer.objects.filter(pk__in=stale).update(status=Timer.Status.CANCELLED)
     new = [
-        Timer(instance=instance, task_id=t.task_id, element_id=t.element_id, due_at=t.due_at)
+        Timer(
+            instance=instance,
+            task_id=t.task_id,
+            element_id=t.element_id,
+            due_at=t.due_at,
+            attached_task_id=t.attached_task_id,
+            is_interrupting=t.is_interrupting,
+        )
         for key, t in wanted.items()
         if key not in existing
     ]
-    if new:
-        Timer.objects.bulk_create(new)
+    for timer in Timer.objects.bulk_create(new):
+        _fire_soon(timer)
+
+
+def _schedule_service_retry(
+    instance: ProcessInstance,
+    workflow: Any,
+    history: _History,
+    failure: EngineStepFailed,
+    retries_done: dict[UUID, int],
+) -> bool | int:
+    """For a failed service task with `spiffworkflow:retry`, plan the next try (True); when the
+    retries are used up return how many there were, so the incident can say so."""
+    policy = engine.service_retry(workflow, failure.task_id)
+    if policy is None:
+        return False
+    done = retries_done.get(failure.task_id, 0)
+    if done >= policy.retries:
+        return done
+    number = done + 1
+    base = policy.backoff_base_seconds or settings.CAREFLOW["SERVICE_RETRY_BACKOFF_SECONDS"]
+    delay = min(base * 2 ** (number - 1), settings.CAREFLOW["RETRY_MAX_BACKOFF_SECONDS"])
+    due_at = timezone.now() + timedelta(seconds=delay)
+    retry = Timer.objects.create(
+        instance=instance,
+        kind=Timer.Kind.SERVICE_RETRY,
+        task_id=failure.task_id,
+        element_id=failure.element_id,
+        due_at=due_at,
+        retry_number=number,
+        last_error=str(failure),
+    )
+    history.add(
+        Kind.SERVICE_RETRY_SCHEDULED,
+        element_id=failure.element_id,
+        task_id=failure.task_id,
+        data={
+            "retry": number,
+            "retries": policy.retries,
+            "due_at": due_at.isoformat(),
+            "error": str(failure),
+        },
+    )
+    _fire_soon(retry)
+    return True
 
 
 def _instance_keys(instance: ProcessInstance) -> dict[str, Any]:
@@ -512,8 +577,16 @@ def _save(
     history: _History,
     *,
     failure: EngineStepFailed | None = None,
+    auto_retry: bool = True,
+    retries_done: dict[UUID, int] | None = None,
 ) -> None:
-    """Write the instance and everything projected from it (inside the caller's transaction)."""
+    """Write the instance and everything projected from it (inside the caller's transaction).
+
+    A failed service task that carries `spiffworkflow:retry` is tried again later (a
+    service-retry Timer row) while `auto_retry`; when its retries are used up, or for any other
+    failure, the instance gets an incident. Notifications are written here too, so they
+    commit (or not) with the step that caused them.
+    """
     snap = engine.snapshot(workflow)
     instance.state = engine.dump(workflow)
     instance.serializer_version = SERIALIZER_VERSION
@@ -521,27 +594,47 @@ def _save(
     _project_tasks(instance, snap, history, incidents)
     _project_timers(instance, snap)
     _project_messages(instance, snap)
+    retrying = False
     if failure is not None:
-        _open_incident(
-            instance,
-            history,
-            message=str(failure),
-            element_id=failure.element_id,
-            task_id=failure.task_id,
+        scheduled = (
+            _schedule_service_retry(instance, workflow, history, failure, retries_done or {})
+            if auto_retry
+            else False
         )
+        retrying = scheduled is True
+        if not retrying:
+            _open_incident(
+                instance,
+                history,
+                message=str(failure),
+                element_id=failure.element_id,
+                task_id=failure.task_id,
+                details={"retries": scheduled} if scheduled else None,
+            )
     if instance.status in (Status.SUSPENDED, Status.TERMINATED):
         pass
-    elif failure is not None or incidents or instance.status == Status.ERROR:
+    elif (failure is not None and not retrying) or incidents or instance.status == Status.ERROR:
         # An instance stays in error until its open incidents are retried.
         instance.status = Status.ERROR
     elif snap.is_completed:
         instance.status = Status.COMPLETED
         instance.ended_at = timezone.now()
         history.add(Kind.INSTANCE_COMPLETED, data={"data": snap.data})
-    elif snap.user_tasks or snap.timers or snap.messages:
+        notifications.process_completed(instance)
+    elif (
+        snap.user_tasks
+        or snap.timers
+        or snap.messages
+        or retrying
+        or instance.timers.filter(
+            kind=Timer.Kind.SERVICE_RETRY, status=Timer.Status.WAITING
+        ).exists()
+    ):
         instance.status = Status.WAITING
     else:
         instance.status = Status.RUNNING
+    if instance.status in (Status.COMPLETED, Status.TERMINATED):
+        instance.timers.filter(status=Timer.Status.WAITING).update(status=Timer.Status.CANCELLED)
     instance.save()
     history.flush()
 
@@ -551,6 +644,8 @@ def _run_on_instance(
     operation: Callable[[ProcessInstance, Any, _History], None],
     *,
     allowed: tuple[str, ...] = (Status.RUNNING, Status.WAITING),
+    auto_retry: bool = True,
+    retries_done: dict[UUID, int] | None = None,
 ) -> ProcessInstance:
     """Lock, load, apply `operation` (which may raise EngineStepFailed), save: one transaction."""
     with transaction.atomic():
@@ -567,7 +662,14 @@ def _run_on_instance(
                 operation(instance, workflow, history)
             except EngineStepFailed as exc:
                 failure = exc
-        _save(instance, workflow, history, failure=failure)
+        _save(
+            instance,
+            workflow,
+            history,
+            failure=failure,
+            auto_retry=auto_retry,
+            retries_done=retries_done,
+        )
     return instance
 
 
@@ -901,47 +1003,184 @@ def _start_by_message(
 
 
 # --- timers ----------------------------------------------------------------------------------
+#
+# A sweep (Celery beat, or the web process itself in laptop mode) claims due Timer rows in a
+# short transaction: `FOR UPDATE SKIP LOCKED` on PostgreSQL (SQLite serialises writers), and a
+# lease (`leased_until`) so a crashed sweeper's rows are taken over once it expires. Each
+# instance is then fired in its own transaction under the instance lock, and its rows are
+# marked fired in that same transaction: a crash before commit leaves nothing half-done.
+# A failure outside the engine (the database, a bug) pushes the lease forward as a backoff
+# and, when the attempts run out, opens an incident.
 
 
-def instance_fire_timers(*, instance_id: int) -> ProcessInstance:
-    """Fire the instance's timers that are due (the engine re-checks each due time)."""
-
-    def fire(instance, workflow, history):
-        now = timezone.now()
-        due = list(instance.timers.filter(status=Timer.Status.WAITING, due_at__lt=now))
-        for timer in due:
-            history.add(
-                Kind.TIMER_FIRED,
-                element_id=timer.element_id,
-                task_id=timer.task_id,
-                data={"due_at": timer.due_at.isoformat()},
-            )
-        if due:
-            Timer.objects.filter(pk__in=[t.pk for t in due]).update(
-                status=Timer.Status.FIRED, fired_at=now
-            )
-        engine.fire_timers(workflow)
-
-    return _run_on_instance(instance_id, fire)
+class _NothingDue(Exception):
+    """Another sweeper fired the claimed timers first: roll back, write nothing."""
 
 
-def timer_fire_due(*, limit: int = 100) -> int:
-    """Fire the timers that are due now; returns how many instances were moved on."""
+def _timer_conf(name: str) -> Any:
+    return settings.CAREFLOW[name]
+
+
+def _timers_claim(*, limit: int, timer_id: int | None = None) -> list[Timer]:
     now = timezone.now()
-    instance_ids = list(
-        Timer.objects.filter(
+    leased_until = now + timedelta(seconds=_timer_conf("TIMER_LEASE_SECONDS"))
+    with transaction.atomic():
+        # SpiffWorkflow fires a timer once its due time is strictly past: never before.
+        due = Timer.objects.filter(
+            Q(leased_until__isnull=True) | Q(leased_until__lte=now),
             status=Timer.Status.WAITING,
             due_at__lt=now,
             instance__status__in=[Status.WAITING, Status.RUNNING],
         )
-        .order_by("instance_id")
-        .values_list("instance_id", flat=True)
-        .distinct()[:limit]
-    )
-    for instance_id in instance_ids:
-        with contextlib.suppress(Conflict):
-            instance_fire_timers(instance_id=instance_id)
-    return len(instance_ids)
+        if timer_id is not None:
+            due = due.filter(pk=timer_id)
+        if connection.features.has_select_for_update_skip_locked:
+            due = due.select_for_update(skip_locked=True, of=("self",))
+        rows = list(due.order_by("due_at", "pk")[:limit])
+        if rows:
+            Timer.objects.filter(pk__in=[r.pk for r in rows]).update(
+                leased_until=leased_until, attempts=F("attempts") + 1
+            )
+    for row in rows:
+        row.leased_until = leased_until
+        row.attempts += 1
+    return rows
+
+
+def _fire_rows(
+    instance: ProcessInstance, workflow: Any, history: _History, rows: list[Timer]
+) -> None:
+    """Fire the instance's due timers and the claimed service retries, and mark their rows
+    (inside the instance transaction)."""
+    now = timezone.now()
+    fired = engine.refresh_timers(workflow)
+    waiting = {
+        (row.task_id, row.due_at): row
+        for row in instance.timers.filter(kind=Timer.Kind.EVENT, status=Timer.Status.WAITING)
+    }
+    marked = []
+    for timer in fired:
+        row = waiting.get((timer.task_id, timer.due_at))
+        if row is not None:
+            marked.append(row.pk)
+        history.add(
+            Kind.TIMER_FIRED,
+            element_id=timer.element_id,
+            task_id=timer.task_id,
+            data={"due_at": timer.due_at.isoformat()},
+        )
+        if timer.attached_task_id is not None:
+            task = HumanTask.objects.filter(
+                task_id=timer.attached_task_id, status=HumanTask.Status.OPEN
+            ).first()
+            if task is not None and timer.is_interrupting:
+                notifications.task_escalated(instance, task)
+            elif task is not None:
+                notifications.task_reminded(instance, task)
+    retries = [r for r in rows if r.kind == Timer.Kind.SERVICE_RETRY]
+    marked += [r.pk for r in retries]
+    if marked:
+        Timer.objects.filter(pk__in=marked).update(
+            status=Timer.Status.FIRED, fired_at=now, leased_until=None
+        )
+    for retry in retries:
+        engine.retry_errored(workflow, retry.task_id)
+    if not retries:
+        engine.run(workflow)
+
+
+def _timers_fire(instance_id: int, rows: list[Timer]) -> bool:
+    """Fire one instance's claimed rows; True when the instance moved on."""
+    ids = [r.pk for r in rows]
+
+    def fire(instance, workflow, history):
+        # Re-read under the instance lock: a sweeper that took over an expired lease may have
+        # fired them already.
+        current = list(instance.timers.filter(pk__in=ids, status=Timer.Status.WAITING))
+        if not current:
+            raise _NothingDue
+        _fire_rows(instance, workflow, history, current)
+
+    retries_done = {r.task_id: r.retry_number for r in rows if r.kind == Timer.Kind.SERVICE_RETRY}
+    try:
+        _run_on_instance(instance_id, fire, retries_done=retries_done)
+    except _NothingDue:
+        return False
+    except (Conflict, NotFound):
+        # Suspended, ended or gone meanwhile: the lease runs out and the claim query (which
+        # only takes rows of waiting or running instances) decides again.
+        return False
+    except Exception as exc:  # noqa: BLE001 - recorded on the rows, retried with backoff
+        logger.exception("firing timers %s of instance %s failed", ids, instance_id)
+        try:
+            _timers_failed(instance_id, ids, exc)
+        except Exception:  # noqa: BLE001 - the lease still runs out and the row is retaken
+            logger.exception("recording the failure of timers %s failed", ids)
+        return False
+    return True
+
+
+def _timers_failed(instance_id: int, ids: list[int], exc: Exception) -> None:
+    """Record a failed firing: back off, or give up with an incident after the last attempt."""
+    error = f"{type(exc).__name__}: {exc}"[:2000]
+    now = timezone.now()
+    base = _timer_conf("TIMER_RETRY_BASE_SECONDS")
+    with transaction.atomic():
+        instance = _lock(instance_id)
+        history = _History(instance)
+        for row in instance.timers.filter(pk__in=ids, status=Timer.Status.WAITING):
+            row.last_error = error
+            if row.attempts >= _timer_conf("TIMER_MAX_ATTEMPTS"):
+                row.status = Timer.Status.FAILED
+                row.leased_until = None
+                _open_incident(
+                    instance,
+                    history,
+                    message=f"timer {row.element_id} could not fire after "
+                    f"{row.attempts} attempts: {error}",
+                    element_id=row.element_id,
+                    task_id=row.task_id,
+                    kind="timer",
+                    details={"timer": row.pk},
+                )
+                if instance.status in (Status.WAITING, Status.RUNNING):
+                    instance.status = Status.ERROR
+            else:
+                delay = min(
+                    base * 2 ** (row.attempts - 1), _timer_conf("RETRY_MAX_BACKOFF_SECONDS")
+                )
+                row.leased_until = now + timedelta(seconds=delay)
+            row.save(update_fields=["last_error", "status", "leased_until"])
+        instance.save(update_fields=["status", "updated_at"])
+        history.flush()
+
+
+def timer_fire_due(*, limit: int | None = None) -> int:
+    """Fire the timers (and service retries) that are due; returns how many instances moved on.
+
+    Claims batches until a batch comes back short, so a backlog is worked off in one sweep;
+    several sweepers may run at once.
+    """
+    limit = limit or _timer_conf("TIMER_BATCH_SIZE")
+    moved: set[int] = set()
+    for _ in range(_timer_conf("TIMER_SWEEP_MAX_BATCHES")):
+        rows = _timers_claim(limit=limit)
+        by_instance: dict[int, list[Timer]] = {}
+        for row in rows:
+            by_instance.setdefault(row.instance_id, []).append(row)
+        for instance_id, instance_rows in by_instance.items():
+            if _timers_fire(instance_id, instance_rows):
+                moved.add(instance_id)
+        if len(rows) < limit:
+            break
+    return len(moved)
+
+
+def timer_fire(*, timer_id: int) -> bool:
+    """Fire one timer if it is due and nobody holds it (the ETA path; the sweep is the
+    fallback). Safe to run twice: a fired row is left alone."""
+    rows = _timers_claim(limit=1, timer_id=timer_id)
+    return bool(rows) and _timers_fire(rows[0].instance_id, rows)
 
 
 # --- operators -------------------------------------------------------------------------------
@@ -1051,6 +1290,17 @@ def incident_retry(*, incident_id: int, actor: AbstractBaseUser) -> Incident:
         if locked.details.get("kind") == "assignment":
             # Drop the unworkable task row; saving projects it again with fresh candidates.
             HumanTask.objects.filter(task_id=locked.task_id, status=HumanTask.Status.OPEN).delete()
+        elif locked.details.get("kind") == "timer":
+            # Arm the timer that kept failing again and fire it now, under this lock.
+            timer = Timer.objects.filter(pk=locked.details.get("timer")).first()
+            rows = []
+            if timer is not None and timer.status == Timer.Status.FAILED:
+                timer.status = Timer.Status.WAITING
+                timer.attempts = 0
+                timer.last_error = ""
+                timer.save(update_fields=["status", "attempts", "last_error"])
+                rows = [timer]
+            _fire_rows(instance, workflow, history, rows)
         else:
             engine.retry_errored(workflow, locked.task_id)
         if (
@@ -1061,6 +1311,7 @@ def incident_retry(*, incident_id: int, actor: AbstractBaseUser) -> Incident:
         ):
             instance.status = Status.RUNNING
 
-    _run_on_instance(incident.instance_id, retry, allowed=(Status.ERROR,))
+    # A retry the operator asked for that fails again opens a new incident straight away.
+    _run_on_instance(incident.instance_id, retry, allowed=(Status.ERROR,), auto_retry=False)
     incident.refresh_from_db()
     return incident

@@ -1,1 +1,62 @@
-"""Service-task operations of the feedback process."""
+"""Service-task operations of feedback closure (bpmn/feedback_closure.bpmn).
+
+They act on the ticket named in the process data (`ticket_id`), never on a person: an
+anonymous ticket's instance has no subject, and nothing here may look one up.
+"""
+
+from typing import Any
+
+from hr.services import feedback
+from workflows.registry import OperationContext, operation
+
+
+@operation("hr.feedback_acknowledgement_deadline")
+def feedback_acknowledgement_deadline(
+    ctx: OperationContext, ticket_id: int, working_days: int
+) -> str:
+    """ISO date-time by which the ticket must be acknowledged (weekends skipped)."""
+    return feedback.feedback_acknowledgement_deadline(
+        ticket_id=int(ticket_id), working_days=int(working_days)
+    ).isoformat()
+
+
+@operation("hr.feedback_route")
+def feedback_route(
+    ctx: OperationContext, ticket_id: int, category: str, department: str
+) -> dict[str, Any]:
+    """Record category and responsible department: {is_routed, problem}."""
+    return feedback.feedback_route(
+        ticket_id=int(ticket_id), category=category, department_code=department
+    ).as_dict()
+
+
+@operation("hr.feedback_acknowledge")
+def feedback_acknowledge(ctx: OperationContext, ticket_id: int) -> dict[str, Any]:
+    """Mark the ticket acknowledged and in progress."""
+    ticket = feedback.feedback_acknowledge(ticket_id=int(ticket_id))
+    return {"status": ticket.status, "acknowledged_at": ticket.acknowledged_at.isoformat()}
+
+
+@operation("hr.feedback_close_resolved")
+def feedback_close_resolved(
+    ctx: OperationContext, ticket_id: int, resolution: str
+) -> dict[str, Any]:
+    """Close the ticket as resolved: {status, summary}."""
+    ticket = feedback.feedback_close(
+        ticket_id=int(ticket_id), is_resolved=True, resolution=resolution
+    )
+    return {"status": ticket.status, "summary": feedback.feedback_outcome_summary(ticket)}
+
+
+@operation("hr.feedback_close_not_resolved")
+def feedback_close_not_resolved(
+    ctx: OperationContext, ticket_id: int, reason: str, follow_up_plan: str
+) -> dict[str, Any]:
+    """Close the ticket as not resolved, with the reason and the follow-up plan."""
+    ticket = feedback.feedback_close(
+        ticket_id=int(ticket_id),
+        is_resolved=False,
+        resolution=reason,
+        follow_up_plan=follow_up_plan,
+    )
+    return {"status": ticket.status, "summary": feedback.feedback_outcome_summary(ticket)}

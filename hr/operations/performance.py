@@ -1,1 +1,52 @@
-"""Service-task operations of the performance process."""
+"""Service-task operations of the performance processes: the mandatory remedial training
+(bpmn/performance_remedial_training.bpmn) and the PIP (bpmn/pip.bpmn)."""
+
+import datetime as dt
+from typing import Any
+
+from hr.models import Employee
+from hr.services import performance as performance_services
+from workflows.registry import OperationContext, operation
+
+
+def _subject(ctx: OperationContext) -> Employee:
+    return Employee.objects.get(pk=ctx.subject_employee_id)
+
+
+@operation("hr.remedial_course_assign")
+def remedial_course_assign(ctx: OperationContext) -> dict[str, str]:
+    """The remedial course the employee has to take."""
+    course = performance_services.remedial_course_for(employee=_subject(ctx))
+    return {"code": course.code, "name": course.name}
+
+
+@operation("hr.remedial_training_record")
+def remedial_training_record(
+    ctx: OperationContext, course_code: str, score: float
+) -> dict[str, Any]:
+    """Record the finished remedial course on the employee."""
+    completion = performance_services.remedial_training_record(
+        employee=_subject(ctx), course_code=course_code, score=score
+    )
+    return {
+        "course_code": course_code,
+        "completed_at": completion.completed_at.isoformat(),
+        "score": float(completion.score),
+    }
+
+
+@operation("hr.pip_offboarding_request")
+def pip_offboarding_request(
+    ctx: OperationContext, last_working_date: str, reason: str
+) -> dict[str, Any]:
+    """Send `offboarding_requested` for the employee; fails (an incident) when no process
+    receives it."""
+    result = performance_services.pip_offboarding_request(
+        employee=_subject(ctx),
+        last_working_date=dt.date.fromisoformat(str(last_working_date)[:10]),
+        reason=reason,
+    )
+    return {
+        "started_instances": [i.pk for i in result.started],
+        "correlated_instances": [i.pk for i in result.correlated],
+    }

@@ -1,1 +1,272 @@
-"""Domain services of the feedback process."""
+"""Domain services of feedback closure (心声直达, employee voice).
+
+Anonymity is the rule everything here is built around: an anonymous ticket is created and
+its process started without the submitter anywhere — no `submitter` on the ticket, no
+`started_by` or `subject` on the process instance, nothing about the person in the instance
+data or its history, and nothing logged. The receipt code (random, from `secrets`) is the
+only way back to the ticket; whoever holds it can read the status and the outcome.
+
+The feedback process must only ever be started here: its start event sits in a lane that
+nobody may start through the generic `POST /instances/start`.
+"""
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from hr.models import Employee, FeedbackTicket, OrgUnit, RoleAssignment
+from workflows import services as workflow_services
+from workflows.exceptions import InvalidInput, NotFound
+from workflows.models import ProcessInstance
+
+PROCESS_KEY = "feedback_closure"
+Status = FeedbackTicket.Status
+Category = FeedbackTicket.Category
+
+# Receipt codes: "FB-" and three groups of four from an alphabet without look-alikes
+# (no 0/O, 1/I/L): 31**12, about 2**59 codes, so guessing one is hopeless.
+RECEIPT_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+RECEIPT_GROUPS = 3
+RECEIPT_GROUP_LENGTH = 4
+
+ACKNOWLEDGEMENT_WORKING_DAYS = 2
+SATURDAY = 5
+
+
+def receipt_code_new() -> str:
+    """A fresh random receipt code, e.g. FB-7KQ2-M9XD-4RTA."""
+    groups = [
+        "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(RECEIPT_GROUP_LENGTH))
+        for _ in range(RECEIPT_GROUPS)
+    ]
+    return "FB-" + "-".join(groups)
+
+
+def normalise_receipt_code(code: str) -> str:
+    """Upper case, without surrounding blanks: codes are read aloud and retyped."""
+    return code.strip().upper()
+
+
+def working_days_after(*, start_at: dt.datetime, working_days: int) -> dt.datetime:
+    """The moment `working_days` working days (Monday to Friday) after `start_at`.
+
+    Counted in the local time zone, keeping the time of day: Friday 10:00 + 2 is Tuesday
+    10:00. Time at the weekend does not count, so a Saturday submission counts from Monday
+    00:00 (+ 2 = Wednesday 00:00). Public holidays are not known to CareFlow and count as
+    working days.
+    """
+    moment = timezone.localtime(start_at)
+    while moment.weekday() >= SATURDAY:
+        moment = (moment + dt.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    added = 0
+    while added < working_days:
+        moment += dt.timedelta(days=1)
+        if moment.weekday() < SATURDAY:
+            added += 1
+    return moment
+
+
+@dataclass(frozen=True)
+class FeedbackSubmission:
+    """A submitted ticket and its process; `instance_id` is only told to named submitters."""
+
+    ticket: FeedbackTicket
+    instance: ProcessInstance
+
+
+def _clinic(code: str) -> OrgUnit:
+    clinic = OrgUnit.objects.filter(code=code, kind=OrgUnit.Kind.CLINIC).first()
+    if clinic is None:
+        raise InvalidInput([{"field": "clinic", "message": "no clinic with this code"}])
+    return clinic
+
+
+def _group() -> OrgUnit | None:
+    return OrgUnit.objects.filter(kind=OrgUnit.Kind.GROUP).order_by("pk").first()
+
+
+def _ticket_create(**fields) -> FeedbackTicket:
+    # A clash of two random codes is all but impossible; try again rather than fail.
+    for _ in range(5):
+        try:
+            with transaction.atomic():
+                return FeedbackTicket.objects.create(receipt_code=receipt_code_new(), **fields)
+        except IntegrityError:
+            continue
+    raise RuntimeError("could not draw an unused receipt code")
+
+
+@transaction.atomic
+def feedback_submit(
+    *,
+    user: AbstractBaseUser,
+    text: str,
+    is_anonymous: bool,
+    category: str = "",
+    clinic_code: str = "",
+) -> FeedbackSubmission:
+    """Create a ticket and start its feedback process; the receipt code is on the ticket.
+
+    Anonymous: `user` is used for nothing at all; the ticket, the instance, its data and
+    its history carry no trace of who submitted. Named: the submitter's employee record is
+    the ticket's submitter and the instance's subject, so they see it among their instances
+    and are told the outcome.
+    """
+    text = text.strip()
+    if not text:
+        raise InvalidInput([{"field": "text", "message": "this field may not be blank"}])
+    if category and category not in Category.values:
+        raise InvalidInput([{"field": "category", "message": "unknown category"}])
+    clinic = _clinic(clinic_code) if clinic_code else None
+    submitter: Employee | None = None
+    started_by: AbstractBaseUser | None = None
+    if not is_anonymous:
+        submitter = Employee.objects.filter(user=user).first() if user.is_authenticated else None
+        if submitter is None:
+            raise InvalidInput(
+                [{"field": "is_anonymous", "message": "named feedback needs an employee record"}]
+            )
+        started_by = user
+    ticket = _ticket_create(
+        is_anonymous=is_anonymous,
+        submitter=submitter,
+        clinic=clinic,
+        text=text,
+        category=category or Category.OTHER,
+    )
+    instance = workflow_services.instance_start(
+        process_key=PROCESS_KEY,
+        started_by=started_by,
+        subject=submitter,
+        org_unit=clinic or _group(),
+        data={
+            "ticket_id": ticket.pk,
+            "feedback_text": text,
+            "is_anonymous": is_anonymous,
+            "clinic": clinic.code if clinic else "",
+            "submitted_category": category,
+        },
+    )
+    return FeedbackSubmission(ticket=ticket, instance=instance)
+
+
+def feedback_ticket_by_receipt(*, receipt_code: str) -> FeedbackTicket:
+    """The ticket a receipt code belongs to, or NotFound."""
+    ticket = FeedbackTicket.objects.filter(
+        receipt_code=normalise_receipt_code(receipt_code)
+    ).first()
+    if ticket is None:
+        raise NotFound("no feedback with this receipt code")
+    return ticket
+
+
+def _ticket_locked(ticket_id: int) -> FeedbackTicket:
+    ticket = FeedbackTicket.objects.select_for_update().filter(pk=ticket_id).first()
+    if ticket is None:
+        raise NotFound(f"feedback ticket {ticket_id} does not exist")
+    return ticket
+
+
+def feedback_acknowledgement_deadline(
+    *, ticket_id: int, working_days: int = ACKNOWLEDGEMENT_WORKING_DAYS
+) -> dt.datetime:
+    """When the ticket must be acknowledged: `working_days` after it was received."""
+    ticket = FeedbackTicket.objects.filter(pk=ticket_id).first()
+    if ticket is None:
+        raise NotFound(f"feedback ticket {ticket_id} does not exist")
+    return working_days_after(start_at=ticket.created_at, working_days=working_days)
+
+
+@dataclass(frozen=True)
+class Routing:
+    """Whether the ticket could be routed, and if not, what the handler must fix."""
+
+    is_routed: bool
+    problem: str
+
+    def as_dict(self) -> dict:
+        return {"is_routed": self.is_routed, "problem": self.problem}
+
+
+@transaction.atomic
+def feedback_route(*, ticket_id: int, category: str, department_code: str) -> Routing:
+    """Record the handler's category and responsible department on the ticket.
+
+    The department must be an org unit where someone holds the supervisor role (they work
+    the Department lane); otherwise nothing changes and the problem goes back to the handler.
+    """
+    if category not in Category.values:
+        raise InvalidInput([{"field": "category", "message": "unknown category"}])
+    ticket = _ticket_locked(ticket_id)
+    department = OrgUnit.objects.filter(code=department_code).first()
+    if department is None:
+        return Routing(
+            False,
+            f"There is no department with the code {department_code!r}. "
+            f"没有代码为“{department_code}”的科室。",
+        )
+    has_head = RoleAssignment.objects.filter(
+        org_unit=department, role=RoleAssignment.Role.SUPERVISOR
+    ).exists()
+    if not has_head:
+        return Routing(
+            False,
+            f"Nobody is head of {department.name} ({department_code}) to take the feedback. "
+            f"{department.name}没有负责人（护士长/科室主任）接收反馈。",
+        )
+    ticket.category = category
+    ticket.department = department
+    ticket.save(update_fields=["category", "department"])
+    return Routing(True, "")
+
+
+@transaction.atomic
+def feedback_acknowledge(*, ticket_id: int) -> FeedbackTicket:
+    """The responsible department took the ticket on: it is in progress (处理中)."""
+    ticket = _ticket_locked(ticket_id)
+    if ticket.acknowledged_at is None:
+        ticket.acknowledged_at = timezone.now()
+        ticket.status = Status.IN_PROGRESS
+        ticket.save(update_fields=["acknowledged_at", "status"])
+    return ticket
+
+
+@transaction.atomic
+def feedback_close(
+    *, ticket_id: int, is_resolved: bool, resolution: str, follow_up_plan: str = ""
+) -> FeedbackTicket:
+    """Close the ticket as resolved (with what was done), or as not resolved with the reason
+    (kept in `resolution`) and the follow-up plan, both required."""
+    resolution = resolution.strip()
+    follow_up_plan = follow_up_plan.strip()
+    errors = []
+    if not resolution:
+        field = "resolution" if is_resolved else "reason"
+        errors.append({"field": field, "message": "this field is required"})
+    if not is_resolved and not follow_up_plan:
+        errors.append({"field": "follow_up_plan", "message": "this field is required"})
+    if errors:
+        raise InvalidInput(errors)
+    ticket = _ticket_locked(ticket_id)
+    ticket.status = Status.RESOLVED if is_resolved else Status.NOT_RESOLVED
+    ticket.resolution = resolution
+    ticket.follow_up_plan = "" if is_resolved else follow_up_plan
+    ticket.closed_at = timezone.now()
+    ticket.save(update_fields=["status", "resolution", "follow_up_plan", "closed_at"])
+    return ticket
+
+
+def feedback_outcome_summary(ticket: FeedbackTicket) -> str:
+    """The outcome in one bilingual text, for the named submitter's notification."""
+    if ticket.status == Status.RESOLVED:
+        return f"已解决 Resolved: {ticket.resolution}"
+    if ticket.status == Status.NOT_RESOLVED:
+        return (
+            f"未解决 Not resolved: {ticket.resolution}\n"
+            f"后续计划 Follow-up plan: {ticket.follow_up_plan}"
+        )
+    return ticket.get_status_display()

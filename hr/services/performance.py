@@ -1,1 +1,371 @@
-"""Domain services of the performance process."""
+"""Domain services of performance appraisal 绩效考核 and the performance improvement plan (PIP).
+
+A monthly appraisal arrives from the appraisal system (an integration account) or from the
+employee's supervisor: one score from 0 to 100 per indicator of the employee's role family
+(`AppraisalIndicator` rows, seeded by `hr.seed.performance`: admin discipline 20 %,
+teamwork 30 %, efficiency 50 %; nurse service attitude 30 %, nursing quality 40 %,
+discipline 30 %). `appraisal_record` stores the weighted total and its rating and then
+applies the monthly rules at once, in the same transaction:
+
+- rating: excellent from 90, good from 75, pass from 60, fail under 60 (`rating_for`);
+- a total under 60 enrols the employee in mandatory remedial training 强制培训: an instance
+  of the `performance_remedial_training` process (one at a time);
+- the 3rd consecutive calendar month rated excellent puts them on the reserve-cadre list
+  储备干部 (once);
+- the 2nd consecutive calendar month rated fail starts a PIP: an instance of the `pip`
+  process (not while one is running).
+
+Rules look back from the month just recorded; a month without an appraisal breaks a streak.
+The rules are code because nobody acts in them; where people act (the PIP, the remedial
+training) they are BPMN processes.
+
+`appraisal_month_close` closes a month: the top 10 % by total get a 10 % bonus record.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from hr.models import (
+    AppraisalIndicator,
+    BonusRecord,
+    Employee,
+    MonthlyAppraisal,
+    ReserveCadre,
+    TrainingCompletion,
+    TrainingCourse,
+)
+from workflows import services as workflow_services
+from workflows.exceptions import Conflict, InvalidInput, NotFound
+from workflows.models import ProcessInstance
+
+Rating = MonthlyAppraisal.Rating
+
+# Rating thresholds on the weighted total (0-100): the lowest total of each rating.
+EXCELLENT_FROM = Decimal("90")
+GOOD_FROM = Decimal("75")
+PASS_FROM = Decimal("60")
+# Consecutive months that trigger the rules.
+RESERVE_CADRE_EXCELLENT_MONTHS = 3
+PIP_FAILING_MONTHS = 2
+# Monthly bonus: the top 10 % (rounded up, so at least one person) get a 10 % bonus.
+TOP_SHARE_PERCENT = 10
+TOP_BONUS_PERCENT = Decimal("10")
+TOP_BONUS_REASON = "Top 10 % of the month 月度绩效前10%"
+
+PIP_PROCESS = "pip"
+REMEDIAL_PROCESS = "performance_remedial_training"
+OFFBOARDING_MESSAGE = "offboarding_requested"
+
+CENT = Decimal("0.01")
+
+
+def rating_for(total: Decimal) -> str:
+    """The rating of a weighted total: excellent >= 90 > good >= 75 > pass >= 60 > fail."""
+    if total >= EXCELLENT_FROM:
+        return Rating.EXCELLENT
+    if total >= GOOD_FROM:
+        return Rating.GOOD
+    if total >= PASS_FROM:
+        return Rating.PASS
+    return Rating.FAIL
+
+
+def period_label(period_date: dt.date) -> str:
+    return f"{period_date:%Y-%m}"
+
+
+def _previous_month(period_date: dt.date) -> dt.date:
+    return (period_date.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+
+
+def _months_back(period_date: dt.date, count: int) -> list[dt.date]:
+    """`count` months ending with `period_date`, oldest first."""
+    months = [period_date]
+    while len(months) < count:
+        months.insert(0, _previous_month(months[0]))
+    return months
+
+
+def _weighted_total(
+    employee: Employee, scores: dict[str, Any]
+) -> tuple[Decimal, dict[str, Decimal]]:
+    indicators = list(AppraisalIndicator.objects.filter(role_family=employee.role_family))
+    if not indicators:
+        raise InvalidInput(
+            [
+                {
+                    "field": "employee_no",
+                    "message": f"role family {employee.role_family!r} has no appraisal indicators",
+                }
+            ]
+        )
+    weight_sum = sum(i.weight_percent for i in indicators)
+    if weight_sum != 100:
+        raise Conflict(
+            f"the indicator weights of {employee.role_family!r} add up to {weight_sum} %, not 100 %"
+        )
+    known = {i.code for i in indicators}
+    errors = [
+        {"field": f"scores.{code}", "message": f"not an indicator of {employee.role_family!r}"}
+        for code in sorted(set(scores) - known)
+    ]
+    clean: dict[str, Decimal] = {}
+    for indicator in indicators:
+        field = f"scores.{indicator.code}"
+        if indicator.code not in scores:
+            errors.append({"field": field, "message": "this field is required"})
+            continue
+        raw = scores[indicator.code]
+        try:
+            value = Decimal(str(raw)) if not isinstance(raw, bool) else None
+        except InvalidOperation:
+            value = None
+        if value is None or not value.is_finite() or not Decimal(0) <= value <= Decimal(100):
+            errors.append({"field": field, "message": "must be a number from 0 to 100"})
+            continue
+        clean[indicator.code] = value
+    if errors:
+        raise InvalidInput(errors, "the scores do not match the appraisal indicators")
+    total = sum(clean[i.code] * i.weight_percent for i in indicators) / Decimal(100)
+    return total.quantize(CENT, rounding=ROUND_HALF_UP), clean
+
+
+def _is_active(process_key: str, employee: Employee) -> bool:
+    return ProcessInstance.objects.filter(
+        definition__key=process_key,
+        subject=employee,
+        status__in=ProcessInstance.ACTIVE_STATUSES,
+    ).exists()
+
+
+def _start(
+    process_key: str,
+    *,
+    employee: Employee,
+    started_by: AbstractBaseUser | None,
+    data: dict[str, Any],
+    business_key: str,
+) -> ProcessInstance:
+    try:
+        return workflow_services.instance_start(
+            process_key=process_key,
+            started_by=started_by,
+            subject=employee,
+            data=data,
+            business_key=business_key,
+        )
+    except NotFound:
+        raise Conflict(
+            f"the {process_key!r} process is not deployed, so the appraisal rules cannot run; "
+            "nothing was recorded"
+        ) from None
+
+
+def _streak(employee: Employee, period_date: dt.date, rating: str, months: int) -> bool:
+    """Were the `months` calendar months ending with `period_date` all rated `rating`?"""
+    wanted = _months_back(period_date, months)
+    found = MonthlyAppraisal.objects.filter(
+        employee=employee, period_date__in=wanted, rating=rating
+    ).count()
+    return found == months
+
+
+@dataclass(frozen=True)
+class AppraisalOutcome:
+    """A recorded appraisal and what the monthly rules did about it."""
+
+    appraisal: MonthlyAppraisal
+    remedial_training: ProcessInstance | None
+    reserve_cadre_added: bool
+    pip: ProcessInstance | None
+
+
+def appraisal_record(
+    *,
+    employee: Employee,
+    period_date: dt.date,
+    scores: dict[str, Any],
+    recorded_by: AbstractBaseUser | None,
+) -> AppraisalOutcome:
+    """Store one month's scores of an employee with the weighted total and rating, then apply
+    the monthly rules (remedial training under 60, reserve cadre after 3 excellent months,
+    PIP after 2 failing months). A month is recorded once (Conflict otherwise)."""
+    period_date = period_date.replace(day=1)
+    if period_date > timezone.localdate().replace(day=1):
+        raise InvalidInput([{"field": "period", "message": "the month has not started yet"}])
+    total, clean = _weighted_total(employee, scores)
+    rating = rating_for(total)
+    label = period_label(period_date)
+    with transaction.atomic():
+        # One employee's months are recorded one at a time, so the streak rules of two
+        # months arriving together each see the other.
+        Employee.objects.select_for_update().filter(pk=employee.pk).first()
+        if MonthlyAppraisal.objects.filter(employee=employee, period_date=period_date).exists():
+            raise Conflict(f"{employee.employee_no} already has an appraisal for {label}")
+        appraisal = MonthlyAppraisal.objects.create(
+            employee=employee,
+            period_date=period_date,
+            scores={code: float(value) for code, value in clean.items()},
+            total=total,
+            rating=rating,
+        )
+        remedial = None
+        if total < PASS_FROM and not _is_active(REMEDIAL_PROCESS, employee):
+            remedial = _start(
+                REMEDIAL_PROCESS,
+                employee=employee,
+                started_by=recorded_by,
+                data={"period": label, "total": float(total)},
+                business_key=f"remedial-{employee.employee_no}-{label}",
+            )
+        reserve_added = False
+        if rating == Rating.EXCELLENT and _streak(
+            employee, period_date, Rating.EXCELLENT, RESERVE_CADRE_EXCELLENT_MONTHS
+        ):
+            months = _months_back(period_date, RESERVE_CADRE_EXCELLENT_MONTHS)
+            _, reserve_added = ReserveCadre.objects.get_or_create(
+                employee=employee,
+                defaults={
+                    "reason": f"{RESERVE_CADRE_EXCELLENT_MONTHS} consecutive excellent months "
+                    f"连续{RESERVE_CADRE_EXCELLENT_MONTHS}个月优秀: "
+                    + ", ".join(period_label(m) for m in months)
+                },
+            )
+        pip = None
+        if (
+            rating == Rating.FAIL
+            and _streak(employee, period_date, Rating.FAIL, PIP_FAILING_MONTHS)
+            and not _is_active(PIP_PROCESS, employee)
+        ):
+            months = _months_back(period_date, PIP_FAILING_MONTHS)
+            pip = _start(
+                PIP_PROCESS,
+                employee=employee,
+                started_by=recorded_by,
+                data={
+                    "reason": "consecutive_failing_months",
+                    "failing_periods": [period_label(m) for m in months],
+                },
+                business_key=f"pip-{employee.employee_no}-{label}",
+            )
+    return AppraisalOutcome(appraisal, remedial, reserve_added, pip)
+
+
+def top_share_size(appraised: int) -> int:
+    """How many people are the top 10 % of `appraised`: 10 % rounded up, so any month with
+    appraisals has at least one (1-10 people: 1, 11-20: 2, 25: 3)."""
+    return -(-appraised * TOP_SHARE_PERCENT // 100)
+
+
+@dataclass(frozen=True)
+class MonthClose:
+    """A closed month: how many were appraised, how many places the top 10 % has, and the
+    bonus records of the people in it."""
+
+    period_date: dt.date
+    appraised: int
+    top_size: int
+    bonuses: list[BonusRecord]
+
+
+def appraisal_month_close(*, period_date: dt.date) -> MonthClose:
+    """Grant the month's top 10 % by weighted total a 10 % bonus record.
+
+    The top 10 % is `top_share_size` of everyone appraised that month across the group;
+    whoever ties with the last place in it is included. Closing a month again grants
+    nobody twice. A month that is not over yet cannot be closed.
+    """
+    period_date = period_date.replace(day=1)
+    if period_date >= timezone.localdate().replace(day=1):
+        raise InvalidInput([{"field": "period", "message": "the month is not over yet"}])
+    with transaction.atomic():
+        totals = list(
+            MonthlyAppraisal.objects.filter(period_date=period_date)
+            .order_by("-total", "employee_id")
+            .values_list("employee_id", "total")
+        )
+        size = top_share_size(len(totals))
+        bonuses = []
+        if totals:
+            cutoff = totals[size - 1][1]
+            for employee_id, total in totals:
+                if total < cutoff:
+                    break
+                record, _ = BonusRecord.objects.get_or_create(
+                    employee_id=employee_id,
+                    period_date=period_date,
+                    reason=TOP_BONUS_REASON,
+                    defaults={"percent": TOP_BONUS_PERCENT},
+                )
+                bonuses.append(record)
+    return MonthClose(period_date, len(totals), size, bonuses)
+
+
+# --- mandatory remedial training -------------------------------------------------------------
+
+
+def remedial_course_for(*, employee: Employee) -> TrainingCourse:
+    """The remedial course 强制培训 for the employee: the one of their role family if the
+    catalogue has one, else the one for every family."""
+    courses = TrainingCourse.objects.filter(
+        category=TrainingCourse.Category.REMEDIAL, role_family__in=[employee.role_family, ""]
+    ).order_by("-role_family", "code")
+    course = courses.first()
+    if course is None:
+        raise NotFound(f"the catalogue has no remedial course for {employee.role_family!r}")
+    return course
+
+
+def remedial_training_record(
+    *, employee: Employee, course_code: str, score: Decimal | float | int
+) -> TrainingCompletion:
+    """Record that the employee finished their remedial course with `score`."""
+    course = TrainingCourse.objects.filter(
+        code=course_code, category=TrainingCourse.Category.REMEDIAL
+    ).first()
+    if course is None:
+        raise InvalidInput([{"field": "course_code", "message": "no such remedial course"}])
+    with transaction.atomic():
+        return TrainingCompletion.objects.create(
+            employee=employee,
+            course=course,
+            completed_at=timezone.now(),
+            score=Decimal(str(score)).quantize(CENT, rounding=ROUND_HALF_UP),
+        )
+
+
+# --- PIP -------------------------------------------------------------------------------------
+
+
+class OffboardingNotDeployed(Conflict):
+    """No process starts on (or waits for) `offboarding_requested`: the request would be lost."""
+
+
+def pip_offboarding_request(
+    *, employee: Employee, last_working_date: dt.date, reason: str
+) -> workflow_services.MessageResult:
+    """Ask for the employee's offboarding 离职 after a failed PIP: send the message
+    `offboarding_requested` (correlation {employee_no}, payload {last_working_date, reason}),
+    which starts the offboarding process.
+
+    When no process receives the message it is not silently dropped: OffboardingNotDeployed
+    is raised, so the calling PIP stops with an incident an operator retries once the
+    offboarding process is deployed.
+    """
+    try:
+        return workflow_services.message_send(
+            name=OFFBOARDING_MESSAGE,
+            correlation={"employee_no": employee.employee_no},
+            payload={"last_working_date": last_working_date.isoformat(), "reason": reason},
+        )
+    except NotFound:
+        raise OffboardingNotDeployed(
+            f"no process receives {OFFBOARDING_MESSAGE!r}: deploy the offboarding process, "
+            "then retry"
+        ) from None

@@ -3,13 +3,12 @@
 from dataclasses import dataclass
 
 import pytest
-from django.conf import settings
 from rest_framework.test import APIClient
 
 from hr.models import RoleAssignment
+from tests.conftest import shipped_bundle
 from tests.factories import RoleAssignmentFactory, UserFactory
 from workflows import services
-from workflows.bundles import collect_bundles
 
 Role = RoleAssignment.Role
 
@@ -56,5 +55,4 @@ def client_for(user) -> APIClient:
 @pytest.fixture
 def leave_request(db):
     """The shipped leave_request process, deployed."""
-    (bundle,) = collect_bundles(settings.CAREFLOW["BPMN_DIR"], settings.CAREFLOW["FORMS_DIR"])
-    return services.version_deploy(files=bundle.files).version
+    return services.version_deploy(files=shipped_bundle("leave_request.bpmn")).version

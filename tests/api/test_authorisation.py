@@ -6,14 +6,12 @@ import io
 from dataclasses import dataclass
 
 import pytest
-from django.conf import settings
 from django.urls import URLPattern
 
 from api import urls as api_urls
 from tests.api.conftest import client_for
-from tests.conftest import bundle_files
+from tests.conftest import bundle_files, shipped_bundle
 from workflows import services
-from workflows.bundles import collect_bundles
 
 pytestmark = pytest.mark.django_db
 
@@ -53,9 +51,8 @@ def world(org, personas, leave_request, settings):
 
 
 def bundle_upload():
-    (bundle,) = collect_bundles(settings.CAREFLOW["BPMN_DIR"], settings.CAREFLOW["FORMS_DIR"])
     parts = []
-    for name, content in bundle.files.items():
+    for name, content in shipped_bundle("leave_request.bpmn").items():
         part = io.BytesIO(content)
         part.name = name
         parts.append(part)
@@ -63,7 +60,7 @@ def bundle_upload():
 
 
 # (url name, method) -> (path, body, format), statuses per persona in PERSONAS order.
-def requests_for(i: int, t: int, v: int, incident: int):
+def requests_for(i: int, t: int, v: int, incident: int, note: int):
     return {
         ("auth-token", "post"): (
             ("/api/v1/auth/token", {}, "json"),
@@ -168,6 +165,38 @@ def requests_for(i: int, t: int, v: int, incident: int):
             ("/api/v1/messages", {"name": "appraisal_scores"}, "json"),
             [401, 403, 403, 403, 404, 403, 403],
         ),
+        ("notifications", "get"): (
+            ("/api/v1/notifications", None, None),
+            [401, 200, 200, 200, 200, 200, 200],
+        ),
+        ("notifications-read-all", "post"): (
+            ("/api/v1/notifications/read-all", {}, "json"),
+            [401, 200, 200, 200, 200, 200, 200],
+        ),
+        ("notification-read", "post"): (
+            (f"/api/v1/notifications/{note}/read", {}, "json"),
+            [401, 404, 200, 404, 404, 404, 404],
+        ),
+        ("benefits", "get"): (
+            ("/api/v1/benefits", None, None),
+            [401, 200, 200, 200, 200, 200, 200],
+        ),
+        ("feedback-submit", "post"): (
+            ("/api/v1/feedback", {}, "json"),
+            [401, 400, 400, 400, 400, 400, 400],
+        ),
+        ("feedback-status", "get"): (
+            ("/api/v1/feedback/NO-SUCH-CODE", None, None),
+            [404, 404, 404, 404, 404, 404, 404],
+        ),
+        ("appraisals", "post"): (
+            ("/api/v1/appraisals", {}, "json"),
+            [401, 403, 400, 403, 403, 403, 403],
+        ),
+        ("appraisals-close-month", "post"): (
+            ("/api/v1/appraisals/close-month", {"period": "2020-01"}, "json"),
+            [401, 403, 403, 403, 200, 403, 403],
+        ),
         ("schema", "get"): (("/api/v1/schema", None, None), [200, 200, 200, 200, 200, 200, 200]),
         ("docs", "get"): (("/api/v1/docs", None, None), [200, 200, 200, 200, 200, 200, 200]),
     }
@@ -185,8 +214,9 @@ def routed_operations() -> set[tuple[str, str]]:
     return found
 
 
-def ids(w: World) -> tuple[int, int, int, int]:
-    return w.instance.pk, w.task.pk, w.version.pk, w.incident.pk
+def ids(w: World) -> tuple[int, int, int, int, int]:
+    note = w.instance.notifications.get(recipient__username="head_nurse")
+    return w.instance.pk, w.task.pk, w.version.pk, w.incident.pk, note.pk
 
 
 def test_the_table_covers_every_endpoint(world):
@@ -195,7 +225,7 @@ def test_the_table_covers_every_endpoint(world):
 
 CASES = [
     (name, method, persona_index)
-    for (name, method) in requests_for(0, 0, 0, 0)
+    for (name, method) in requests_for(0, 0, 0, 0, 0)
     for persona_index in range(len(PERSONAS))
 ]
 

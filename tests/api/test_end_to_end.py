@@ -5,10 +5,9 @@ import csv
 import io
 
 import pytest
-from django.conf import settings
 from rest_framework.test import APIClient
 
-from workflows.bundles import collect_bundles
+from tests.conftest import shipped_bundle
 
 pytestmark = pytest.mark.django_db
 
@@ -37,13 +36,13 @@ def upload(client, files: dict[str, bytes]):
 
 
 def test_leave_request_from_upload_to_audited_history(personas):
-    (bundle,) = collect_bundles(settings.CAREFLOW["BPMN_DIR"], settings.CAREFLOW["FORMS_DIR"])
+    bundle = shipped_bundle("leave_request.bpmn")
     owner = signed_in("owner", set_password(personas.process_owner))
     nurse = signed_in("nurse", set_password(personas.employee))
     head_nurse = signed_in("head_nurse", set_password(personas.supervisor))
     auditor = signed_in("auditor", set_password(personas.auditor))
 
-    deployed = upload(owner, bundle.files)
+    deployed = upload(owner, bundle)
     assert deployed.status_code == 201
     assert deployed.json()["version"]["number"] == 1
     assert deployed.json()["version"]["process"] == "leave_request"

@@ -1,11 +1,10 @@
 """Scenario tests of the shipped processes, driven through the REST API."""
 
 import pytest
-from django.conf import settings
 from rest_framework.test import APIClient
 
+from tests.conftest import shipped_bundle
 from workflows import services
-from workflows.bundles import collect_bundles
 
 
 def api(user) -> APIClient:
@@ -17,9 +16,7 @@ def api(user) -> APIClient:
 
 def deploy_shipped(main_file: str):
     """Deploy the shipped bundle whose top-level file is `main_file` (e.g. "onboarding.bpmn")."""
-    bundles = collect_bundles(settings.CAREFLOW["BPMN_DIR"], settings.CAREFLOW["FORMS_DIR"])
-    (bundle,) = [b for b in bundles if b.main_file == main_file]
-    return services.version_deploy(files=bundle.files).version
+    return services.version_deploy(files=shipped_bundle(main_file)).version
 
 
 def open_tasks(client: APIClient) -> list[dict]:

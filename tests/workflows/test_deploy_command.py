@@ -48,16 +48,31 @@ def deploy(*args):
     return out.getvalue(), err.getvalue()
 
 
+LEAVE_FILES = ["leave_request.bpmn", "leave_acknowledgement.bpmn", "leave_approval_route.dmn"]
+
+
 @pytest.fixture
 def bpmn_dir(tmp_path):
-    """A copy of the shipped bpmn/ folder that a test may add files to."""
+    """A folder with the shipped leave request only, that a test may add files to."""
     folder = tmp_path / "bpmn"
-    shutil.copytree(settings.CAREFLOW["BPMN_DIR"], folder)
+    folder.mkdir()
+    for name in LEAVE_FILES:
+        shutil.copy(settings.CAREFLOW["BPMN_DIR"] / name, folder / name)
     return folder
 
 
-def test_the_shipped_processes_are_deployed():
+def test_every_shipped_process_deploys():
     out, err = deploy()
+
+    assert err == ""
+    assert all(line.endswith("(deployed)") for line in out.splitlines())
+    assert sorted(ProcessDefinition.objects.values_list("key", flat=True)) == sorted(
+        line.split(":")[0] for line in out.splitlines()
+    )
+
+
+def test_the_leave_request_bundle_is_deployed(bpmn_dir):
+    out, err = deploy("--bpmn-dir", str(bpmn_dir))
 
     version = ProcessVersion.objects.get()
     assert out == "leave_request: v1 (deployed)\n"
@@ -68,10 +83,10 @@ def test_the_shipped_processes_are_deployed():
     assert sorted(version.dmn_files) == ["leave_approval_route.dmn"]
 
 
-def test_a_second_run_changes_nothing():
-    deploy()
+def test_a_second_run_changes_nothing(bpmn_dir):
+    deploy("--bpmn-dir", str(bpmn_dir))
 
-    out, err = deploy()
+    out, err = deploy("--bpmn-dir", str(bpmn_dir))
 
     assert out == "leave_request: v1 (unchanged)\n"
     assert err == ""

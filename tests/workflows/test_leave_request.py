@@ -1,10 +1,9 @@
 """The shipped leave request process, driven through the services along each of its paths."""
 
 import pytest
-from django.conf import settings
 
+from tests.conftest import shipped_bundle
 from workflows import selectors, services
-from workflows.bundles import collect_bundles
 from workflows.exceptions import InvalidInput
 from workflows.models import HumanTask, ProcessInstance
 
@@ -14,9 +13,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def leave_request(org):
     """The leave request bundle (with its called process, DMN and forms), deployed."""
-    bundles = collect_bundles(settings.CAREFLOW["BPMN_DIR"], settings.CAREFLOW["FORMS_DIR"])
-    (bundle,) = [b for b in bundles if b.main_file == "leave_request.bpmn"]
-    return services.version_deploy(files=bundle.files).version
+    return services.version_deploy(files=shipped_bundle("leave_request.bpmn")).version
 
 
 def start_leave(org, **data):

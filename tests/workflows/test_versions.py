@@ -1,11 +1,9 @@
 """Running instances stay on their version; an operator may migrate one to another version."""
 
 import pytest
-from django.conf import settings
 
-from tests.conftest import bundle_files
+from tests.conftest import bundle_files, shipped_bundle
 from workflows import selectors, services
-from workflows.bundles import collect_bundles
 from workflows.exceptions import Conflict
 from workflows.models import HumanTask, ProcessInstance
 
@@ -164,9 +162,7 @@ def test_migrating_to_its_own_version_is_a_conflict(org, operator_user, v1):
 
 def test_migrating_to_another_process_is_a_conflict(org, operator_user, v1):
     instance = start_simple(org)
-    bundles = collect_bundles(settings.CAREFLOW["BPMN_DIR"], settings.CAREFLOW["FORMS_DIR"])
-    (leave,) = [b for b in bundles if b.main_file == "leave_request.bpmn"]
-    other = services.version_deploy(files=leave.files).version
+    other = services.version_deploy(files=shipped_bundle("leave_request.bpmn")).version
     events_before = instance.events.count()
 
     with pytest.raises(Conflict, match="belongs to another process"):
