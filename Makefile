@@ -6,7 +6,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 MANAGE := $(UV) run --frozen python manage.py
 HOST ?= 127.0.0.1:8000
 
-.PHONY: setup run test lint format schema
+.PHONY: setup run test lint format schema bench
 
 setup:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 \
@@ -38,3 +38,9 @@ schema: setup
 format: setup
 	$(UV) run --frozen ruff format .
 	$(UV) run --frozen ruff check --fix .
+
+# Benchmarks against PostgreSQL and Redis (not part of `make test`); figures and how to read
+# them in docs/benchmarks.md. BENCH_DATABASE_URL / BENCH_REDIS_URL say where (defaults:
+# postgres://postgres@127.0.0.1:5432/careflow_bench, redis://127.0.0.1:6379/14).
+bench: setup
+	$(UV) run --frozen python bench/run_all.py
