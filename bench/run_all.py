@@ -85,16 +85,17 @@ def main() -> int:
 def target_rows(lines: list[str]) -> list[str]:
     """The body rows of the 'Targets' tables a benchmark prints (timers.py prints two)."""
     rows: list[str] = []
-    in_targets = False
+    in_targets, seen_table = False, False
     for line in lines:
         if line.strip() == "Targets":
-            in_targets = True
+            in_targets, seen_table = True, False
             continue
         if in_targets and line.startswith("|"):
+            seen_table = True
             if re.match(r"\|\s*target\s*\|", line) or set(line.strip()) <= set("|-"):
                 continue
             rows.append(line.rstrip("\n"))
-        elif in_targets and rows and not line.strip():
+        elif in_targets and seen_table and not line.strip():
             in_targets = False
     return rows
 
