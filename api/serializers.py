@@ -112,6 +112,7 @@ class InstanceOut(serializers.ModelSerializer):
     org_unit = serializers.CharField(source="org_unit.code", default=None)
     started_by = serializers.CharField(source="started_by.username", default=None)
     waiting_at = serializers.SerializerMethodField()
+    open_tasks = serializers.SerializerMethodField()
 
     class Meta:
         model = ProcessInstance
@@ -130,10 +131,14 @@ class InstanceOut(serializers.ModelSerializer):
             "updated_at",
             "ended_at",
             "waiting_at",
+            "open_tasks",
         ]
 
     def get_waiting_at(self, instance) -> list[str]:
         return self.context.get("steps", {}).get(instance.pk, [])
+
+    def get_open_tasks(self, instance) -> list[dict]:
+        return self.context.get("open_tasks", {}).get(instance.pk, [])
 
 
 class EventOut(serializers.ModelSerializer):

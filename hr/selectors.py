@@ -11,7 +11,10 @@ def employee_of(user: AbstractBaseUser) -> Employee | None:
     """The employee record a user signs in as, if any."""
     if not user.is_authenticated:
         return None
-    return Employee.objects.select_related("org_unit", "manager").filter(user=user).first()
+    employee = Employee.objects.select_related("org_unit", "manager").filter(user=user).first()
+    if employee is not None:
+        employee.user = user  # the caller has the user already; spare a query for it
+    return employee
 
 
 def roles_of(user: AbstractBaseUser) -> set[str]:

@@ -127,6 +127,10 @@ class ParsedBundle:
     forms: dict[str, tuple[str, str]] = field(default_factory=dict)  # form file -> (file, element)
     operators: dict[str, tuple[str, str]] = field(default_factory=dict)
     scripts: list[ScriptInfo] = field(default_factory=list)
+    # Can an instance of this process ever wait on a timer (event or service retry) or a
+    # message? When not, saving it needs no Timer / MessageSubscription queries.
+    has_timers: bool = False
+    has_messages: bool = False
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -299,6 +303,11 @@ def _collect(bundle: ParsedBundle, process_spec: Any) -> None:
     file = _spec_file(process_spec)
     for ts in process_spec.task_specs.values():
         element = getattr(ts, "bpmn_id", None) or ts.name
+        definition = getattr(ts, "event_definition", None)
+        if isinstance(definition, TimerEventDefinition) or getattr(ts, "retries", None):
+            bundle.has_timers = True
+        if isinstance(definition, MessageEventDefinition):
+            bundle.has_messages = True
         if getattr(ts, "lane", None):
             bundle.lanes.setdefault(ts.lane, (file, element))
         props = _properties(ts)

@@ -208,8 +208,75 @@ def _about_task(kind: str, template: str, instance: ProcessInstance, row: HumanT
 
 def tasks_created(instance: ProcessInstance, rows: Iterable[HumanTask]) -> None:
     """Tell the people who may work each new task."""
+    rows = list(rows)
+    if len(rows) <= 1:
+        for row in rows:
+            _about_task(Kind.TASK_ASSIGNED, "task_assigned", instance, row, task_people(row))
+        return
+    # Many tasks at once (a multi-instance task): one insert for all their notifications.
+    title_t, body_t = TEMPLATES["task_assigned"]
+    holders: dict[tuple, list] = {}
+    notes, webhook_rows = [], []
     for row in rows:
-        _about_task(Kind.TASK_ASSIGNED, "task_assigned", instance, row, task_people(row))
+        if row.assignee_id is None and row.candidate_user_id is None:
+            key = (row.candidate_role, row.candidate_org_unit_id)
+            if key not in holders:
+                holders[key] = _role_holders(*key)
+            people = holders[key]
+        else:
+            people = task_people(row)
+        values = _base_values(instance, row.name)
+        title, body = render(title_t, values)[:300], render(body_t, values)
+        seen = {}
+        for user in people:
+            if user is not None and user.is_active:
+                seen.setdefault(user.pk, user)
+        notes += [
+            Notification(
+                recipient=u,
+                kind=Kind.TASK_ASSIGNED,
+                instance=instance,
+                human_task=row,
+                title=title,
+                body=body,
+            )
+            for u in seen.values()
+        ]
+        webhook_rows.append((title, body, list(seen.values())))
+    notes = Notification.objects.bulk_create(notes)
+    now = timezone.now()
+    deliveries = []
+    if settings.CAREFLOW.get("NOTIFY_EMAIL", True):
+        deliveries += [
+            Delivery(
+                channel=Delivery.Channel.EMAIL,
+                target=n.recipient.email,
+                notification=n,
+                instance=instance,
+                subject=n.title,
+                body=n.body,
+                next_attempt_at=now,
+            )
+            for n in notes
+            if n.recipient.email
+        ]
+    hooks = _webhooks_for(Kind.TASK_ASSIGNED)
+    if hooks:
+        for title, body, people in webhook_rows:
+            names = "、".join(_display_name(u) for u in people)
+            deliveries += [
+                Delivery(
+                    channel=Delivery.Channel.WEBHOOK,
+                    target=hook,
+                    instance=instance,
+                    subject=title,
+                    body=f"{body}\n→ {names}",
+                    next_attempt_at=now,
+                )
+                for hook in hooks
+            ]
+    for delivery in Delivery.objects.bulk_create(deliveries):
+        outbox.deliver_on_commit(delivery.pk)
 
 
 def task_reminded(instance: ProcessInstance, row: HumanTask) -> None:

@@ -103,6 +103,9 @@ def task_visible_to(user: AbstractBaseUser, human_task_id: int) -> HumanTask | N
     )
     if task is None:
         return None
+    # The common case, the task's own candidate or assignee, needs no further query.
+    if user.pk in (task.candidate_user_id, task.assignee_id, task.completed_by_id):
+        return task
     if HumanTask.objects.filter(_participant_tasks(user), pk=task.pk).exists():
         return task
     if instances_visible_to(user).filter(pk=task.instance_id).exists():
@@ -135,6 +138,17 @@ def open_steps(instance_ids: list[int]) -> dict[int, list[str]]:
     for instance_id, name in rows.order_by("created_at", "id"):
         steps[instance_id].append(name)
     return steps
+
+
+def open_tasks(instance_ids: list[int]) -> dict[int, list[dict]]:
+    """The open tasks (id, element, name) each instance waits at (one query)."""
+    found: dict[int, list[dict]] = {i: [] for i in instance_ids}
+    rows = HumanTask.objects.filter(
+        instance_id__in=instance_ids, status=HumanTask.Status.OPEN
+    ).values_list("instance_id", "id", "element_id", "name")
+    for instance_id, pk, element_id, name in rows.order_by("created_at", "id"):
+        found[instance_id].append({"id": pk, "element_id": element_id, "name": name})
+    return found
 
 
 def notification_list(

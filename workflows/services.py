@@ -298,6 +298,8 @@ class _History:
     pending: list[WorkflowEvent] = field(default_factory=list)
     # Events that close the operation's story (e.g. "terminated" after the cancellations).
     closing: list[WorkflowEvent] = field(default_factory=list)
+    # An instance created in this transaction: no events, no tasks, nothing to look up.
+    is_new: bool = False
 
     def add(
         self,
@@ -329,12 +331,14 @@ class _History:
         self.closing = []
         if not self.pending:
             return
-        last = (
-            WorkflowEvent.objects.filter(instance=self.instance)
-            .order_by("-seq")
-            .values_list("seq", "hash")
-            .first()
-        )
+        last = None
+        if not self.is_new:
+            last = (
+                WorkflowEvent.objects.filter(instance=self.instance)
+                .order_by("-seq")
+                .values_list("seq", "hash")
+                .first()
+            )
         seq, prev = last if last else (0, WorkflowEvent.GENESIS_HASH)
         now = timezone.now()
         for event in self.pending:
@@ -351,21 +355,21 @@ class _History:
 # --- the instance transaction --------------------------------------------------------------
 
 
+def _lock_query():
+    # Few joins and no ORDER BY: the ten-table join this replaced cost PostgreSQL ~1 ms to
+    # plan on every call (no prepared statements). The version's BPMN text is only needed to
+    # parse it, which happens once per process (engine.bundle caches by content hash).
+    return (
+        ProcessInstance.objects.select_for_update(of=("self",))
+        .select_related("definition", "version", "subject__user", "started_by")
+        .defer("version__bpmn_files", "version__dmn_files")
+        .order_by()
+    )
+
+
 def _lock(instance_id: int) -> ProcessInstance:
     try:
-        return (
-            ProcessInstance.objects.select_for_update(of=("self",))
-            .select_related(
-                "version",
-                "definition",
-                "subject__user",
-                "subject__manager__user",
-                "subject__org_unit",
-                "org_unit",
-                "started_by",
-            )
-            .get(pk=instance_id)
-        )
+        return _lock_query().get(pk=instance_id)
     except ProcessInstance.DoesNotExist:
         raise NotFound(f"process instance {instance_id} does not exist") from None
 
@@ -409,14 +413,25 @@ def _project_tasks(
     instance: ProcessInstance, snap: Snapshot, history: _History, incidents: list[str]
 ) -> None:
     ready = {t.task_id: t for t in snap.user_tasks}
-    open_rows = {row.task_id: row for row in instance.tasks.filter(status=HumanTask.Status.OPEN)}
+    # Only ids: an instance with a thousand open tasks would build a thousand model objects.
+    open_rows = (
+        {}
+        if history.is_new
+        else {
+            task_id: (pk, element_id)
+            for task_id, pk, element_id in instance.tasks.filter(
+                status=HumanTask.Status.OPEN
+            ).values_list("task_id", "pk", "element_id")
+        }
+    )
     now = timezone.now()
-    for task_id, row in open_rows.items():
-        if task_id not in ready:
-            row.status = HumanTask.Status.CANCELLED
-            row.completed_at = now
-            row.save(update_fields=["status", "completed_at"])
-            history.add(Kind.TASK_CANCELLED, element_id=row.element_id, task_id=task_id)
+    gone = [(t, pk, element) for t, (pk, element) in open_rows.items() if t not in ready]
+    if gone:
+        HumanTask.objects.filter(pk__in=[pk for _, pk, _ in gone]).update(
+            status=HumanTask.Status.CANCELLED, completed_at=now
+        )
+        for task_id, _pk, element in gone:
+            history.add(Kind.TASK_CANCELLED, element_id=element, task_id=task_id)
     new_rows = []
     for task_id, task in ready.items():
         if task_id in open_rows:
@@ -472,15 +487,19 @@ def _fire_soon(timer: Timer) -> None:
 
 
 def _project_timers(instance: ProcessInstance, snap: Snapshot) -> None:
+    if not snap.timers and not version_bundle(instance.version).has_timers:
+        return
     wanted = {(t.task_id, t.due_at): t for t in snap.timers}
-    existing = {
-        (row.task_id, row.due_at): row
-        for row in instance.timers.filter(status=Timer.Status.WAITING, kind=Timer.Kind.EVENT)
-    }
+    known = getattr(instance, "_waiting_timers", None)
+    if known is None:
+        known = list(instance.timers.filter(status=Timer.Status.WAITING))
+        instance._waiting_timers = known
+    existing = {(row.task_id, row.due_at): row for row in known if row.kind == Timer.Kind.EVENT}
     # Timers the engine no longer waits on: the task they belong to completed or was cancelled.
     stale = [row.pk for key, row in existing.items() if key not in wanted]
     if stale:
         Timer.objects.filter(pk__in=stale).update(status=Timer.Status.CANCELLED)
+        instance._waiting_timers = [r for r in known if r.pk not in set(stale)]
     new = [
         Timer(
             instance=instance,
@@ -550,6 +569,8 @@ def _instance_keys(instance: ProcessInstance) -> dict[str, Any]:
 
 
 def _project_messages(instance: ProcessInstance, snap: Snapshot) -> None:
+    if not snap.messages and not version_bundle(instance.version).has_messages:
+        return
     wanted = {m.task_id: m for m in snap.messages}
     rows = {row.task_id: row for row in instance.subscriptions.all()}
     gone = [row.pk for task_id, row in rows.items() if task_id not in wanted]
@@ -633,7 +654,10 @@ def _save(
         instance.status = Status.WAITING
     else:
         instance.status = Status.RUNNING
-    if instance.status in (Status.COMPLETED, Status.TERMINATED):
+    if instance.status in (Status.COMPLETED, Status.TERMINATED) and (
+        version_bundle(instance.version).has_timers
+        and getattr(instance, "_waiting_timers", None) != []
+    ):
         instance.timers.filter(status=Timer.Status.WAITING).update(status=Timer.Status.CANCELLED)
     instance.save()
     history.flush()
@@ -677,7 +701,12 @@ def _run_on_instance(
 
 
 def _latest_version(process_key: str) -> ProcessVersion:
-    version = ProcessVersion.objects.filter(definition__key=process_key).order_by("-number").first()
+    version = (
+        ProcessVersion.objects.filter(definition__key=process_key)
+        .select_related("definition")
+        .order_by("-number")
+        .first()
+    )
     if version is None:
         raise NotFound(f"no process {process_key!r} is deployed")
     return version
@@ -712,7 +741,7 @@ def _start(
             serializer_version=SERIALIZER_VERSION,
         )
         instance.save()
-        history = _History(instance)
+        history = _History(instance, is_new=True)
         history.add(
             Kind.INSTANCE_STARTED,
             actor=started_by,
@@ -767,13 +796,6 @@ def instance_start(
 # --- human tasks -----------------------------------------------------------------------------
 
 
-def _task_row(human_task_id: int) -> HumanTask:
-    try:
-        return HumanTask.objects.select_related("instance__version").get(pk=human_task_id)
-    except HumanTask.DoesNotExist:
-        raise NotFound(f"task {human_task_id} does not exist") from None
-
-
 def _check_may_work(row: HumanTask, user: AbstractBaseUser) -> None:
     if row.assignee_id is not None:
         if row.assignee_id != user.pk:
@@ -797,6 +819,7 @@ def _locked_open_task(human_task_id: int) -> tuple[ProcessInstance, HumanTask]:
         raise NotFound(f"task {human_task_id} does not exist")
     instance = _lock(instance_id)
     row = HumanTask.objects.get(pk=human_task_id)
+    row.instance = instance
     if not row.is_open:
         raise Conflict(f"task {human_task_id} is already {row.status}")
     if instance.status == Status.SUSPENDED:
@@ -864,16 +887,13 @@ def task_complete(*, human_task_id: int, user: AbstractBaseUser, data: dict[str,
 
     Exactly one of two concurrent completions succeeds; the other gets Conflict.
     """
-    row = _task_row(human_task_id)
-    if not row.is_open:
-        raise Conflict(f"task {human_task_id} is already {row.status}")
-    validate_form_data(_form(row.instance.version, row.form), data)
     reserved = scripting.RESERVED_NAMES & set(data)
     if reserved:
         raise InvalidInput([{"field": k, "message": "reserved name"} for k in sorted(reserved)])
 
     with transaction.atomic():
         instance, row = _locked_open_task(human_task_id)
+        validate_form_data(_form(instance.version, row.form), data)
         _check_may_work(row, user)
         if instance.status not in (Status.RUNNING, Status.WAITING, Status.ERROR):
             raise Conflict(f"instance {instance.pk} is {instance.status}")
@@ -1054,9 +1074,12 @@ def _fire_rows(
     (inside the instance transaction)."""
     now = timezone.now()
     fired = engine.refresh_timers(workflow)
+    if getattr(instance, "_waiting_timers", None) is None:
+        instance._waiting_timers = list(instance.timers.filter(status=Timer.Status.WAITING))
     waiting = {
         (row.task_id, row.due_at): row
-        for row in instance.timers.filter(kind=Timer.Kind.EVENT, status=Timer.Status.WAITING)
+        for row in instance._waiting_timers
+        if row.kind == Timer.Kind.EVENT
     }
     marked = []
     for timer in fired:
@@ -1083,6 +1106,8 @@ def _fire_rows(
         Timer.objects.filter(pk__in=marked).update(
             status=Timer.Status.FIRED, fired_at=now, leased_until=None
         )
+    # What is still waiting, for the projection in _save (no second read).
+    instance._waiting_timers = [r for r in instance._waiting_timers if r.pk not in set(marked)]
     for retry in retries:
         engine.retry_errored(workflow, retry.task_id)
     if not retries:
@@ -1096,7 +1121,8 @@ def _timers_fire(instance_id: int, rows: list[Timer]) -> bool:
     def fire(instance, workflow, history):
         # Re-read under the instance lock: a sweeper that took over an expired lease may have
         # fired them already.
-        current = list(instance.timers.filter(pk__in=ids, status=Timer.Status.WAITING))
+        instance._waiting_timers = list(instance.timers.filter(status=Timer.Status.WAITING))
+        current = [r for r in instance._waiting_timers if r.pk in set(ids)]
         if not current:
             raise _NothingDue
         _fire_rows(instance, workflow, history, current)

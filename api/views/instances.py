@@ -27,8 +27,11 @@ def visible_instance(request, instance_id: int) -> ProcessInstance:
 
 def instance_out(instances, many: bool = False):
     items = list(instances) if many else [instances]
-    steps = selectors.open_steps([i.pk for i in items])
-    return InstanceOut(instances, many=many, context={"steps": steps}).data
+    open_tasks = selectors.open_tasks([i.pk for i in items])
+    steps = {k: [t["name"] for t in v] for k, v in open_tasks.items()}
+    return InstanceOut(
+        instances, many=many, context={"steps": steps, "open_tasks": open_tasks}
+    ).data
 
 
 class InstanceFilter(django_filters.FilterSet):
