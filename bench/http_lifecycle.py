@@ -226,6 +226,8 @@ def start_gunicorn(db_url: str, port: int, args) -> subprocess.Popen:
         sys.executable,
         "-m",
         "gunicorn",
+        "-c",
+        "config/gunicorn.conf.py",
         "config.wsgi:application",
         "--bind",
         f"127.0.0.1:{port}",
@@ -272,8 +274,8 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=20.0, help="measured time per level")
     ap.add_argument("--warmup", type=float, default=3.0, help="unmeasured time per level")
     ap.add_argument("--max-lifecycles", type=int, default=20000, help="cap per level")
-    # docker-compose.yml runs gunicorn with 3 sync workers: measure what is deployed.
-    ap.add_argument("--workers", type=int, default=3)
+    # Measure what is deployed: config/gunicorn.conf.py (one sync worker per CPU, GC tuning).
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--worker-class", default="sync", choices=["sync", "gthread"])
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument(
@@ -287,7 +289,8 @@ def main() -> int:
     db_url = c.setup_django("http", fresh=True)
     c.header("HTTP lifecycle throughput (item 1)")
     print(
-        f"gunicorn: {args.workers} workers, worker class {args.worker_class}, "
+        f"gunicorn (config/gunicorn.conf.py): {args.workers} workers, "
+        f"worker class {args.worker_class}, "
         f"{args.threads} thread(s) each; DEBUG off, DB_CONN_MAX_AGE=600"
     )
     from django.db import connections
