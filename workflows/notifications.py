@@ -171,18 +171,20 @@ def notify(
             for note in notes
             if note.recipient.email
         ]
-    names = "、".join(_display_name(u) for u in people.values())
-    deliveries += [
-        Delivery(
-            channel=Delivery.Channel.WEBHOOK,
-            target=hook,
-            instance=instance,
-            subject=title,
-            body=f"{body}\n→ {names}",
-            next_attempt_at=now,
-        )
-        for hook in _webhooks_for(kind)
-    ]
+    hooks = _webhooks_for(kind)
+    if hooks:
+        names = "、".join(_display_name(u) for u in people.values())
+        deliveries += [
+            Delivery(
+                channel=Delivery.Channel.WEBHOOK,
+                target=hook,
+                instance=instance,
+                subject=title,
+                body=f"{body}\n→ {names}",
+                next_attempt_at=now,
+            )
+            for hook in hooks
+        ]
     for delivery in Delivery.objects.bulk_create(deliveries):
         outbox.deliver_on_commit(delivery.pk)
     return notes

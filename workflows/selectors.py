@@ -94,13 +94,20 @@ def instances_visible_to(user: AbstractBaseUser) -> QuerySet[ProcessInstance]:
     return instances.filter(visible)
 
 
-def task_visible_to(user: AbstractBaseUser, human_task_id: int) -> HumanTask | None:
-    """The task, if `user` may see it (a candidate, or one who sees its instance)."""
-    task = (
-        HumanTask.objects.select_related("instance__version", "instance__definition")
-        .filter(pk=human_task_id)
-        .first()
-    )
+def task_visible_to(
+    user: AbstractBaseUser, human_task_id: int, *, with_state: bool = True
+) -> HumanTask | None:
+    """The task, if `user` may see it (a candidate, or one who sees its instance).
+
+    `with_state=False` leaves the instance state and the version's files unread: enough to
+    decide visibility and to describe the task, and much cheaper to decode.
+    """
+    query = HumanTask.objects.filter(pk=human_task_id)
+    if with_state:
+        query = query.select_related("instance__version", "instance__definition")
+    else:
+        query = query.select_related("instance__definition").defer("instance__state")
+    task = query.first()
     if task is None:
         return None
     # The common case, the task's own candidate or assignee, needs no further query.

@@ -773,9 +773,15 @@ def instance_start(
     org_unit: OrgUnit | None = None,
     data: dict[str, Any] | None = None,
     business_key: str = "",
+    version: ProcessVersion | None = None,
 ) -> ProcessInstance:
-    """Start the latest version of a process about `subject`, validating the start form."""
-    version = _latest_version(process_key)
+    """Start the latest version of a process about `subject`, validating the start form.
+
+    `version`: the latest version as the caller has just read it (and checked who may start
+    it), so that version is the one started.
+    """
+    if version is None or version.definition.key != process_key:
+        version = _latest_version(process_key)
     if version.summary.get("start_messages"):
         raise Conflict(f"process {process_key!r} starts by message, not by hand")
     data = data if data is not None else {}
@@ -810,15 +816,27 @@ def _check_may_work(row: HumanTask, user: AbstractBaseUser) -> None:
         raise NotAllowed(f"task {row.pk} is not yours to work")
 
 
-def _locked_open_task(human_task_id: int) -> tuple[ProcessInstance, HumanTask]:
-    """Lock the task's instance, then re-read the task: it must still be open."""
-    instance_id = (
-        HumanTask.objects.filter(pk=human_task_id).values_list("instance_id", flat=True).first()
-    )
+def _locked_open_task(
+    human_task_id: int, instance_id: int | None = None
+) -> tuple[ProcessInstance, HumanTask]:
+    """Lock the task's instance, then re-read the task: it must still be open.
+
+    A caller that has already read the task passes its `instance_id` (it never changes).
+    """
     if instance_id is None:
-        raise NotFound(f"task {human_task_id} does not exist")
+        instance_id = (
+            HumanTask.objects.filter(pk=human_task_id).values_list("instance_id", flat=True).first()
+        )
+        if instance_id is None:
+            raise NotFound(f"task {human_task_id} does not exist")
     instance = _lock(instance_id)
-    row = HumanTask.objects.get(pk=human_task_id)
+    row = (
+        HumanTask.objects.select_related("candidate_user", "assignee", "candidate_org_unit")
+        .filter(pk=human_task_id, instance_id=instance_id)
+        .first()
+    )
+    if row is None:
+        raise NotFound(f"task {human_task_id} does not exist")
     row.instance = instance
     if not row.is_open:
         raise Conflict(f"task {human_task_id} is already {row.status}")
@@ -882,17 +900,24 @@ def task_delegate(
     return row
 
 
-def task_complete(*, human_task_id: int, user: AbstractBaseUser, data: dict[str, Any]) -> HumanTask:
+def task_complete(
+    *,
+    human_task_id: int,
+    user: AbstractBaseUser,
+    data: dict[str, Any],
+    instance_id: int | None = None,
+) -> HumanTask:
     """Complete a user task with form data and move the instance on.
 
     Exactly one of two concurrent completions succeeds; the other gets Conflict.
+    `instance_id`: the task's instance, when the caller has already read the task.
     """
     reserved = scripting.RESERVED_NAMES & set(data)
     if reserved:
         raise InvalidInput([{"field": k, "message": "reserved name"} for k in sorted(reserved)])
 
     with transaction.atomic():
-        instance, row = _locked_open_task(human_task_id)
+        instance, row = _locked_open_task(human_task_id, instance_id)
         validate_form_data(_form(instance.version, row.form), data)
         _check_may_work(row, user)
         if instance.status not in (Status.RUNNING, Status.WAITING, Status.ERROR):

@@ -102,6 +102,7 @@ class InstanceStartApi(APIView):
         params = payload.validated_data
         version = (
             ProcessVersion.objects.filter(definition__key=params["process"])
+            .select_related("definition")
             .order_by("-number")
             .first()
         )
@@ -125,6 +126,7 @@ class InstanceStartApi(APIView):
             subject=subject,
             data=params["data"],
             business_key=params["business_key"],
+            version=version,
         )
         return Response(instance_out(instance), status=status.HTTP_201_CREATED)
 

@@ -15,8 +15,8 @@ from workflows.exceptions import InvalidInput, NotFound
 from workflows.models import HumanTask
 
 
-def visible_task(request, task_id: int) -> HumanTask:
-    task = selectors.task_visible_to(request.user, task_id)
+def visible_task(request, task_id: int, *, with_state: bool = False) -> HumanTask:
+    task = selectors.task_visible_to(request.user, task_id, with_state=with_state)
     if task is None:
         raise NotFound(f"task {task_id} does not exist")
     return task
@@ -85,7 +85,7 @@ class TaskDetailApi(APIView):
 
     @extend_schema(responses=OutputSerializer)
     def get(self, request, task_id: int):
-        task = visible_task(request, task_id)
+        task = visible_task(request, task_id, with_state=True)
         return Response(self.OutputSerializer(task, context={"now": timezone.now()}).data)
 
 
@@ -139,10 +139,13 @@ class TaskCompleteApi(APIView):
 
     @extend_schema(request=InputSerializer, responses=TaskOut)
     def post(self, request, task_id: int):
-        visible_task(request, task_id)
+        visible = visible_task(request, task_id)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         task = services.task_complete(
-            human_task_id=task_id, user=request.user, data=data.validated_data["data"]
+            human_task_id=task_id,
+            user=request.user,
+            data=data.validated_data["data"],
+            instance_id=visible.instance_id,
         )
         return Response(TaskOut(task).data)
