@@ -5,6 +5,7 @@ from rest_framework.authtoken.views import ObtainAuthToken
 from api.views import audit, instances, me, notifications, processes, tasks
 from api.views import benefits as benefit_views
 from api.views import feedback as feedback_views
+from api.views import metrics as metrics_views
 from api.views import performance as performance_views
 
 app_name = "api"
@@ -109,4 +110,19 @@ urlpatterns = [
         name="appraisals-close-month",
     ),
     # --- end performance appraisal ---
+    # --- HR metrics behind the dashboards (fixed contract: docs/metrics.md) ---
+    path("metrics/turnover/", metrics_views.TurnoverMetricsApi.as_view(), name="metrics-turnover"),
+    path("metrics/training/", metrics_views.TrainingMetricsApi.as_view(), name="metrics-training"),
+    path("metrics/feedback/", metrics_views.FeedbackMetricsApi.as_view(), name="metrics-feedback"),
+    path(
+        "metrics/cycle-time/",
+        metrics_views.CycleTimeMetricsApi.as_view(),
+        name="metrics-cycle-time",
+    ),
+    path(
+        "metrics/open-tasks/",
+        metrics_views.OpenTasksMetricsApi.as_view(),
+        name="metrics-open-tasks",
+    ),
+    # --- end HR metrics ---
 ]
