@@ -522,7 +522,9 @@ def _project_timers(instance: ProcessInstance, snap: Snapshot) -> None:
             known_due = deadlines.get(timer.attached_task_id, timer.due_at)
             deadlines[timer.attached_task_id] = min(known_due, timer.due_at)
     for task_id, due_at in deadlines.items():
-        HumanTask.objects.filter(task_id=task_id, status=HumanTask.Status.OPEN).update(
+        HumanTask.objects.filter(
+            instance_id=instance.pk, task_id=task_id, status=HumanTask.Status.OPEN
+        ).update(
             due_at=due_at
         )
 
