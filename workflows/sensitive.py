@@ -1,0 +1,71 @@
+"""Sensitive form fields in process data: sealed when submitted, revealed per reader.
+
+A form marks a top-level property `"x-sensitive": true` (e.g. the reason of a leave
+request, which may be medical). Once the submitted data passed the form's validation, the
+value of such a property is replaced by an envelope `{"x-sensitive": "<token>"}` (AES-256-GCM,
+hr/crypto.py). The envelope is what the engine carries in task data, what the instance row
+stores and what history events record (their hash chain covers the envelope), so the value
+is never in clear in the database, an event payload, a script's reach or an error message.
+Interfaces reveal it only to readers allowed to see the subject's private data and mask it
+for everyone else (api/sensitive.py).
+"""
+
+import json
+from typing import Any
+
+from hr import crypto
+
+ENVELOPE_KEY = "x-sensitive"
+PURPOSE = "workflows.sensitive-form-field"
+MASK = "***"
+
+
+def sensitive_fields(schema: dict[str, Any] | None) -> set[str]:
+    """Names of the top-level properties the form marks as sensitive."""
+    properties = (schema or {}).get("properties") or {}
+    return {
+        name
+        for name, spec in properties.items()
+        if isinstance(spec, dict) and spec.get(ENVELOPE_KEY) is True
+    }
+
+
+def is_envelope(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and set(value) == {ENVELOPE_KEY}
+        and crypto.is_token(value[ENVELOPE_KEY])
+    )
+
+
+def seal(schema: dict[str, Any] | None, data: dict[str, Any]) -> dict[str, Any]:
+    """A copy of validated form `data` with the sensitive fields' values in envelopes."""
+    names = sensitive_fields(schema) & set(data)
+    if not names:
+        return data
+    sealed = dict(data)
+    for name in names:
+        if data[name] is not None and not is_envelope(data[name]):
+            plain = json.dumps(data[name], ensure_ascii=False)
+            sealed[name] = {ENVELOPE_KEY: crypto.encrypt(plain, purpose=PURPOSE)}
+    return sealed
+
+
+def reveal(value: Any, *, may_read: bool) -> tuple[Any, set[str]]:
+    """`value` with each envelope replaced by its plaintext (`may_read`) or a mask, and the
+    names of the fields where envelopes were found."""
+    found: set[str] = set()
+
+    def walk(item: Any, name: str) -> Any:
+        if is_envelope(item):
+            found.add(name)
+            if not may_read:
+                return MASK
+            return json.loads(crypto.decrypt(item[ENVELOPE_KEY], purpose=PURPOSE))
+        if isinstance(item, dict):
+            return {k: walk(v, str(k)) for k, v in item.items()}
+        if isinstance(item, list):
+            return [walk(v, name) for v in item]
+        return item
+
+    return walk(value, ""), found
