@@ -69,3 +69,25 @@ def reveal(value: Any, *, may_read: bool) -> tuple[Any, set[str]]:
         return item
 
     return walk(value, ""), found
+
+
+def rotate(value: Any) -> tuple[Any, int]:
+    """`value` with every envelope not under the current key re-encrypted, and how many."""
+    count = 0
+
+    def walk(item: Any) -> Any:
+        nonlocal count
+        if is_envelope(item):
+            token = item[ENVELOPE_KEY]
+            if not crypto.needs_rotation(token):
+                return item
+            count += 1
+            plain = crypto.decrypt(token, purpose=PURPOSE)
+            return {ENVELOPE_KEY: crypto.encrypt(plain, purpose=PURPOSE)}
+        if isinstance(item, dict):
+            return {k: walk(v) for k, v in item.items()}
+        if isinstance(item, list):
+            return [walk(v) for v in item]
+        return item
+
+    return walk(value), count

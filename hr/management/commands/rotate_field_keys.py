@@ -1,6 +1,11 @@
 """Re-encrypt every encrypted field value under the current key (the first of
 CAREFLOW_FIELD_KEYS), so older keys can be removed. Idempotent: values already under the
-current key are left alone; values stored before a column was encrypted get encrypted."""
+current key are left alone; values stored before a column was encrypted get encrypted.
+
+Sealed form fields (workflows/sensitive.py) in the state of process instances are
+re-encrypted too. History events are not: they are hash-chained, and rewriting them would
+break the chain auditors verify; a retired key stays in CAREFLOW_FIELD_KEYS (after the
+current one, decrypting only) for as long as history sealed under it is kept."""
 
 from django.apps import apps
 from django.core.management.base import BaseCommand
@@ -8,6 +13,8 @@ from django.db import connection, transaction
 
 from hr import crypto
 from hr.fields import EncryptedMixin
+from workflows import sensitive
+from workflows.models import ProcessInstance
 
 
 class Command(BaseCommand):
@@ -23,6 +30,25 @@ class Command(BaseCommand):
             if fields:
                 changed = self._rotate_model(model, fields, batch_size)
                 self.stdout.write(f"{model._meta.label_lower}: {changed} values re-encrypted")
+        changed = self._rotate_instances(batch_size)
+        self.stdout.write(f"process instances: {changed} sealed form fields re-encrypted")
+
+    def _rotate_instances(self, batch_size: int) -> int:
+        # Only states that hold an envelope at all; instance rows are locked one by one.
+        candidates = ProcessInstance.objects.filter(state__icontains=sensitive.ENVELOPE_KEY)
+        pks = list(candidates.order_by("pk").values_list("pk", flat=True))
+        changed = 0
+        for start in range(0, len(pks), batch_size):
+            with transaction.atomic():
+                for pk in pks[start : start + batch_size]:
+                    instance = ProcessInstance.objects.select_for_update().get(pk=pk)
+                    state, count = sensitive.rotate(instance.state)
+                    if count:
+                        ProcessInstance.objects.filter(pk=pk).update(state=state)
+                        changed += count
+            done = min(start + batch_size, len(pks))
+            self.stdout.write(f"  process instances: {done}/{len(pks)} rows")
+        return changed
 
     def _rotate_model(self, model, fields, batch_size: int) -> int:
         total = model.objects.count()
