@@ -152,6 +152,9 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     # Sign-in attempts (token and session login): per client address and per username;
     # over the rate answers 429 with Retry-After (api/throttling.py).
+    # How many proxies in front of the server append to X-Forwarded-For: 0 means the client
+    # address is REMOTE_ADDR, so a forged header cannot dodge the per-address throttle.
+    "NUM_PROXIES": int(os.environ.get("CAREFLOW_NUM_PROXIES", "0")),
     "DEFAULT_THROTTLE_RATES": {
         "login_ip": os.environ.get("CAREFLOW_LOGIN_RATE_PER_IP", "30/min"),
         "login_username": os.environ.get("CAREFLOW_LOGIN_RATE_PER_USERNAME", "5/min"),
@@ -309,7 +312,6 @@ if IS_PRODUCTION:
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-    CSRF_COOKIE_HTTPONLY = True
     CSRF_TRUSTED_ORIGINS = [
         o.strip() for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
     ]
