@@ -156,11 +156,13 @@ def test_reading_private_fields_is_logged_and_reading_work_data_is_not(nurse, pe
 # --- changing private fields ---------------------------------------------------------------
 
 
+def patch_as(user, employee, body):
+    return client_for(user).patch(f"/api/v1/employees/{employee.pk}/", body, format="json")
+
+
 def test_an_employee_changes_their_own_contact_fields(nurse, people):
-    response = client_for(people["employee"]).patch(
-        f"/api/v1/employees/{nurse.pk}/",
-        {"phone": "13900139000", "address": "杭州市西湖区 1 号"},
-        format="json",
+    response = patch_as(
+        people["employee"], nurse, {"phone": "13900139000", "address": "杭州市西湖区 1 号"}
     )
 
     assert response.status_code == 200
@@ -171,10 +173,8 @@ def test_an_employee_changes_their_own_contact_fields(nurse, people):
 
 
 def test_an_employee_may_not_change_their_bank_account(nurse, people):
-    response = client_for(people["employee"]).patch(
-        f"/api/v1/employees/{nurse.pk}/",
-        {"phone": "13900139000", "bank_account": "6222000000000000"},
-        format="json",
+    response = patch_as(
+        people["employee"], nurse, {"phone": "13900139000", "bank_account": "6222000000000000"}
     )
 
     assert response.status_code == 403
@@ -188,9 +188,7 @@ def test_an_employee_may_not_change_their_bank_account(nurse, people):
     [("clinic_hr", 200), ("group_hr", 200), ("supervisor", 403), ("other_clinic_hr", 404)],
 )
 def test_hr_over_the_employee_changes_any_private_field(nurse, people, persona, status):
-    response = client_for(people[persona]).patch(
-        f"/api/v1/employees/{nurse.pk}/", {"bank_account": "6222 0000 1111 2222"}, format="json"
-    )
+    response = patch_as(people[persona], nurse, {"bank_account": "6222 0000 1111 2222"})
 
     assert response.status_code == status
     nurse.refresh_from_db()
@@ -208,9 +206,7 @@ def test_hr_over_the_employee_changes_any_private_field(nurse, people, persona, 
     ],
 )
 def test_bad_input_names_the_field_and_does_not_echo_the_value(nurse, people, body, field):
-    response = client_for(people["clinic_hr"]).patch(
-        f"/api/v1/employees/{nurse.pk}/", body, format="json"
-    )
+    response = patch_as(people["clinic_hr"], nurse, body)
 
     assert response.status_code == 400
     assert [e["field"] for e in response.json()["errors"]] == [field]

@@ -1,31 +1,16 @@
 """Attacks on the script sandbox (workflows/scripting.py): each one is refused, at deploy
 time when the source shows it, else at run time with a script error, never by exhausting
-the process. A watchdog fails a test whose attack was not stopped within 5 seconds."""
-
-import signal
+the process. A watchdog fails a test whose attack was not stopped within 2 seconds."""
 
 import pytest
 
 from tests.conftest import bundle_files
+from tests.workflows.test_sandbox import watchdog  # noqa: F401 - a pytest fixture
 from workflows import services
 from workflows.exceptions import DeployRefused
 from workflows.scripting import ScriptLimitExceeded, check_script, evaluate, execute
 
-
-class Hung(Exception):
-    """The attack ran on: the sandbox did not bound it."""
-
-
-@pytest.fixture(autouse=True)
-def watchdog():
-    def bark(signum, frame):
-        raise Hung("the attack was still running after 5 seconds")
-
-    previous = signal.signal(signal.SIGALRM, bark)
-    signal.setitimer(signal.ITIMER_REAL, 5.0)
-    yield
-    signal.setitimer(signal.ITIMER_REAL, 0)
-    signal.signal(signal.SIGALRM, previous)
+pytestmark = pytest.mark.usefixtures("watchdog")
 
 
 # --- refused when compiled (deploy time) ----------------------------------------------------
