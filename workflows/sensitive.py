@@ -14,6 +14,7 @@ import json
 from typing import Any
 
 from hr import crypto
+from workflows.exceptions import InvalidInput
 
 ENVELOPE_KEY = "x-sensitive"
 PURPOSE = "workflows.sensitive-form-field"
@@ -38,14 +39,30 @@ def is_envelope(value: Any) -> bool:
     )
 
 
+def _refuse_envelopes(value: Any, path: str) -> None:
+    # Only the server seals: a submitted envelope (a token copied from elsewhere) would
+    # otherwise be decrypted for whoever may read this instance.
+    if is_envelope(value) or (isinstance(value, dict) and ENVELOPE_KEY in value):
+        raise InvalidInput([{"field": path or "data", "message": "must not be an envelope"}])
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_envelopes(item, f"{path}/{key}" if path else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _refuse_envelopes(item, f"{path}/{index}")
+
+
 def seal(schema: dict[str, Any] | None, data: dict[str, Any]) -> dict[str, Any]:
-    """A copy of validated form `data` with the sensitive fields' values in envelopes."""
+    """A copy of validated form `data` with the sensitive fields' values in envelopes.
+
+    Submitted data may not hold envelopes of its own (InvalidInput)."""
+    _refuse_envelopes(data, "")
     names = sensitive_fields(schema) & set(data)
     if not names:
         return data
     sealed = dict(data)
     for name in names:
-        if data[name] is not None and not is_envelope(data[name]):
+        if data[name] is not None:
             plain = json.dumps(data[name], ensure_ascii=False)
             sealed[name] = {ENVELOPE_KEY: crypto.encrypt(plain, purpose=PURPOSE)}
     return sealed

@@ -13,6 +13,7 @@ from django.db import connection
 from hr.models import SensitiveAccess
 from tests.api.conftest import client_for
 from workflows import selectors, sensitive, services
+from workflows.exceptions import InvalidInput
 
 pytestmark = pytest.mark.django_db
 
@@ -159,3 +160,18 @@ def test_rotation_re_encrypts_sealed_fields_in_running_instances(org, leave_requ
     assert response.json()["form"]["data"]["reason"] == REASON
     # History keeps its envelopes under k1 (the chain covers them): k1 stays to read it.
     assert selectors.history_verify(instance).is_valid is True
+
+
+@pytest.mark.parametrize("where", ["top", "nested"])
+def test_a_submitted_envelope_is_refused(sick_leave, org, where):
+    """An envelope copied from another instance may not be smuggled into this one's data
+    (where its readers would see it decrypted), even through a task without a form."""
+    task = selectors.inbox(org.east_hr.user).get(element_id="review_by_clinic_hr")
+    envelope = selectors.task_form(task)["data"]["reason"]
+    data = {"note": envelope} if where == "top" else {"notes": [{"text": envelope}]}
+
+    with pytest.raises(InvalidInput) as refused:
+        sensitive.seal(None, data)
+
+    field = "note" if where == "top" else "notes/0/text"
+    assert refused.value.errors == [{"field": field, "message": "must not be an envelope"}]
