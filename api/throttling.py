@@ -7,6 +7,7 @@ with Retry-After, so guessing passwords costs time even across many addresses.
 
 import math
 
+from django.conf import settings
 from rest_framework.throttling import SimpleRateThrottle
 
 
@@ -18,8 +19,15 @@ def _submitted_username(request) -> str:
     return str(username).strip().lower() if isinstance(username, str) else ""
 
 
-class LoginIpThrottle(SimpleRateThrottle):
-    """Sign-in attempts from one client address."""
+class _LoginThrottle(SimpleRateThrottle):
+    def get_rate(self) -> str:
+        # Read when used, not when imported, so the settings of the moment apply.
+        return settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"][self.scope]
+
+
+class LoginIpThrottle(_LoginThrottle):
+    """Sign-in attempts from one client address (a clinic's staff may share one behind NAT,
+    hence a rate well above the per-username one)."""
 
     scope = "login_ip"
 
@@ -27,7 +35,7 @@ class LoginIpThrottle(SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
 
-class LoginUsernameThrottle(SimpleRateThrottle):
+class LoginUsernameThrottle(_LoginThrottle):
     """Sign-in attempts for one username, whatever address they come from."""
 
     scope = "login_username"

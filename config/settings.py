@@ -156,7 +156,7 @@ REST_FRAMEWORK = {
     # address is REMOTE_ADDR, so a forged header cannot dodge the per-address throttle.
     "NUM_PROXIES": int(os.environ.get("CAREFLOW_NUM_PROXIES", "0")),
     "DEFAULT_THROTTLE_RATES": {
-        "login_ip": os.environ.get("CAREFLOW_LOGIN_RATE_PER_IP", "30/min"),
+        "login_ip": os.environ.get("CAREFLOW_LOGIN_RATE_PER_IP", "100/min"),
         "login_username": os.environ.get("CAREFLOW_LOGIN_RATE_PER_USERNAME", "5/min"),
     },
 }
