@@ -15,7 +15,7 @@ import re
 import resource
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sized
 from functools import lru_cache
 from types import CodeType
 from typing import Any
@@ -36,6 +36,7 @@ from RestrictedPython.Guards import (
 
 SCRIPT_FILENAME = "<careflow-script>"
 LOOP_GUARD = "_loop_guard_"
+UNPACK_GUARD = "_unpack_"
 BINOP_GUARD = "_binop_"
 MAX_RANGE = 100_000
 MAX_FORMAT_WIDTH = 1000
@@ -109,6 +110,17 @@ class _CareflowPolicy(RestrictingNodeTransformer):
                         node, f"Format widths over {MAX_FORMAT_WIDTH} are not allowed in scripts."
                     )
         return super().visit_FormattedValue(node)
+
+    # [*a, *a, *a] builds a list of many times a's length in one step: every unpacked
+    # iterable is charged to the run's budget (Budget.unpack).
+    def visit_Starred(self, node: ast.Starred) -> ast.AST:
+        node = super().visit_Starred(node)
+        if isinstance(node, ast.Starred) and isinstance(node.ctx, ast.Load):
+            node.value = ast.Call(
+                func=ast.Name(UNPACK_GUARD, ast.Load()), args=[node.value], keywords=[]
+            )
+            ast.fix_missing_locations(node)
+        return node
 
     # A one-line loop ("while True: pass") emits no line events on Python 3.11, so every
     # loop body starts with a call that charges the script's budget.
@@ -440,7 +452,7 @@ _GUARDS: dict[str, Any] = {
     "_inplacevar_": _inplacevar,
     "_apply_": _apply,
 }
-RESERVED_NAMES = frozenset(_GUARDS) | frozenset(HELPERS) | {LOOP_GUARD}
+RESERVED_NAMES = frozenset(_GUARDS) | frozenset(HELPERS) | {LOOP_GUARD, UNPACK_GUARD}
 
 
 # --- running ---------------------------------------------------------------------------
@@ -461,7 +473,19 @@ class _Budget:
         self.max_lines = conf["SCRIPT_MAX_LINES"]
         self.deadline = time.monotonic() + conf["SCRIPT_MAX_SECONDS"]
         self.max_memory = _peak_memory_bytes() + conf["SCRIPT_MAX_MEMORY_MB"] * 1024 * 1024
+        self.max_unpacked = conf["SCRIPT_MAX_SIZE"]
         self.lines = 0
+        self.unpacked = 0
+
+    def unpack(self, iterable: Any) -> Any:
+        """Charge the items of a `*iterable` to the run (iterators run traced, not charged)."""
+        if isinstance(iterable, Sized):
+            self.unpacked += len(iterable)
+            if self.unpacked > self.max_unpacked:
+                raise ScriptLimitExceeded(
+                    f"script unpacked more than {self.max_unpacked} items with *"
+                )
+        return iterable
 
     def tick(self) -> None:
         self.lines += 1
@@ -483,6 +507,7 @@ class _Budget:
 def _run_bounded(code: CodeType, namespace: dict[str, Any]) -> Any:
     budget = _Budget()
     namespace[LOOP_GUARD] = budget.tick
+    namespace[UNPACK_GUARD] = budget.unpack
     previous = sys.gettrace()
     sys.settrace(budget)
     try:

@@ -107,6 +107,8 @@ TOO_BIG = {
     "% star width": "y = '%*d' % (10**9, 1)",
     "round to a huge precision": "y = round(5, -10**9)",
     "big range": "y = range(10**9)",
+    "repeated unpacking": "a = [0] * 1000000\ny = [*a, *a, *a]",
+    "unpacking into a call": "a = [0] * 1000000\ny = max(*a, *a)",
 }
 
 
@@ -120,7 +122,15 @@ def test_operation_building_a_huge_value_is_refused(name):
     assert "y" not in data
 
 
-def test_many_bounded_steps_stop_at_the_memory_allowance(settings):
+@pytest.mark.parametrize(
+    "source",
+    [
+        "y = []\nwhile True:\n    y.append([0] * 1000000)",
+        "y = [[0] * 1000000 for i in range(100000)]",
+    ],
+    ids=["loop", "comprehension"],
+)
+def test_many_bounded_steps_stop_at_the_memory_allowance(settings, source):
     # Each list is within the size limit; together they would fill the machine.
     settings.CAREFLOW = {
         **settings.CAREFLOW,
@@ -128,7 +138,6 @@ def test_many_bounded_steps_stop_at_the_memory_allowance(settings):
         "SCRIPT_MAX_SECONDS": 60,
         "SCRIPT_MAX_LINES": 10**9,
     }
-    source = "y = []\nwhile True:\n    y.append([0] * 1000000)"
 
     with pytest.raises(ScriptLimitExceeded, match="too much memory"):
         execute(source, {})
@@ -157,7 +166,9 @@ def test_values_within_the_limits_are_computed():
         "rounded = round(2.675, 2)\n"
         "items = [0] * 3\n"
         "items.extend([1])\n"
-        "modulo = pow(7, 100, 13)\n",
+        "modulo = pow(7, 100, 13)\n"
+        "merged = [*items, *[9]]\n"
+        "first, *rest = merged\n",
         data,
     )
 
@@ -173,6 +184,8 @@ def test_values_within_the_limits_are_computed():
     assert data["rounded"] == 2.67
     assert data["items"] == [0, 0, 0, 1]
     assert data["modulo"] == pow(7, 100, 13)
+    assert data["merged"] == [0, 0, 0, 1, 9]
+    assert data["rest"] == [0, 0, 1, 9]
 
 
 def test_an_expression_is_bounded_too():
