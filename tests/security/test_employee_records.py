@@ -183,17 +183,37 @@ def test_an_employee_may_not_change_their_bank_account(nurse, people):
     assert (nurse.phone, nurse.bank_account) == ("13800138000", NURSE_PRIVATE["bank_account"])
 
 
-@pytest.mark.parametrize(
-    ("persona", "status"),
-    [("clinic_hr", 200), ("group_hr", 200), ("supervisor", 403), ("other_clinic_hr", 404)],
-)
-def test_hr_over_the_employee_changes_any_private_field(nurse, people, persona, status):
-    response = patch_as(people[persona], nurse, {"bank_account": "6222 0000 1111 2222"})
+NEW_VALUES = {
+    "national_id_number": "440301199512120021",
+    "phone": "13911112222",
+    "bank_account": "6222 0000 1111 2222",
+    "address": "广州市天河区 2 号",
+}
+# persona -> status of PATCH /employees/<nurse>/ per private field
+EDITS = {
+    "employee": {"national_id_number": 403, "phone": 200, "bank_account": 403, "address": 200},
+    "supervisor": dict.fromkeys(NEW_VALUES, 403),
+    "clinic_hr": dict.fromkeys(NEW_VALUES, 200),
+    "other_clinic_hr": dict.fromkeys(NEW_VALUES, 404),
+    "group_hr": dict.fromkeys(NEW_VALUES, 200),
+    "process_owner": dict.fromkeys(NEW_VALUES, 404),
+    "auditor": dict.fromkeys(NEW_VALUES, 404),
+    "colleague": dict.fromkeys(NEW_VALUES, 404),
+}
+EDIT_CASES = [(persona, field) for persona in EDITS for field in NEW_VALUES]
 
+
+@pytest.mark.parametrize(("persona", "field"), EDIT_CASES, ids=[f"{p}-{f}" for p, f in EDIT_CASES])
+def test_each_persona_may_change_the_private_fields_their_role_allows(
+    nurse, people, persona, field
+):
+    response = patch_as(people[persona], nurse, {field: NEW_VALUES[field]})
+
+    status = EDITS[persona][field]
     assert response.status_code == status
     nurse.refresh_from_db()
-    expected = "6222 0000 1111 2222" if status == 200 else NURSE_PRIVATE["bank_account"]
-    assert nurse.bank_account == expected
+    expected = NEW_VALUES[field] if status == 200 else NURSE_PRIVATE[field]
+    assert getattr(nurse, field) == expected
 
 
 @pytest.mark.parametrize(
