@@ -9,9 +9,9 @@ from django.db import connection
 from django.test import RequestFactory
 from django.utils import timezone
 
-from hr.models import Employee, FamilyMember, SensitiveAccess
+from hr.models import Employee, FamilyMember, RoleAssignment, SensitiveAccess
 from tests.api.conftest import client_for
-from tests.factories import EmployeeFactory
+from tests.factories import EmployeeFactory, RoleAssignmentFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -311,3 +311,14 @@ def test_the_admin_never_shows_private_fields(nurse, admin_client):
     assert response.status_code == 200
     for secret in NURSE_PRIVATE.values():
         assert secret not in response.content.decode()
+
+
+def test_an_auditor_of_one_clinic_reads_only_that_clinics_entries(reads, org):
+    west_auditor = RoleAssignmentFactory(
+        user__username="west_auditor", role=RoleAssignment.Role.AUDITOR, org_unit=org.west
+    ).user
+    client_for(org.group_hr.user).get(f"/api/v1/employees/{org.west_nurse.pk}/")
+
+    response = client_for(west_auditor).get("/api/v1/audit/access-log/")
+
+    assert [r["employee"] for r in response.json()["results"]] == [org.west_nurse.employee_no]
