@@ -55,3 +55,9 @@ class IsMessageSender(HasAnyRole):
     """Operators and integration accounts (attendance, appraisal systems) send messages."""
 
     roles = (Role.GROUP_HR, Role.INTEGRATION)
+
+
+class IsAccessLogReader(HasAnyRole):
+    """Auditors read who read personal data (within their unit's subtree)."""
+
+    roles = (Role.AUDITOR,)

@@ -1,8 +1,7 @@
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import ObtainAuthToken
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from api.views import audit, instances, me, notifications, processes, tasks
+from api.views import audit, auth, employees, instances, me, notifications, processes, tasks
 from api.views import benefits as benefit_views
 from api.views import family as family_views
 from api.views import feedback as feedback_views
@@ -13,7 +12,7 @@ from api.views import stories as story_views
 app_name = "api"
 
 urlpatterns = [
-    path("auth/token", ObtainAuthToken.as_view(), name="auth-token"),
+    path("auth/token", auth.TokenApi.as_view(), name="auth-token"),
     path("me", me.MeApi.as_view(), name="me"),
     # process owners
     path("definitions", processes.DefinitionListApi.as_view(), name="definitions"),
@@ -94,7 +93,7 @@ urlpatterns = [
     ),
     # the contract
     path("schema", SpectacularAPIView.as_view(), name="schema"),
-    path("docs", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("docs", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     # --- benefit claims and feedback closure (福利申请, 心声直达) ---
     path("benefits", benefit_views.BenefitListApi.as_view(), name="benefits"),
     path("feedback", feedback_views.FeedbackSubmitApi.as_view(), name="feedback-submit"),
@@ -143,4 +142,9 @@ urlpatterns = [
         name="story-photo",
     ),
     # --- end family care and story wall ---
+    # --- employee records (private fields by role) and who read them ---
+    path("employees/", employees.EmployeeListApi.as_view(), name="employees"),
+    path("employees/<int:employee_id>/", employees.EmployeeDetailApi.as_view(), name="employee"),
+    path("audit/access-log/", employees.AccessLogApi.as_view(), name="access-log"),
+    # --- end employee records ---
 ]

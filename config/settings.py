@@ -2,6 +2,9 @@
 
 Safe laptop defaults: no DATABASE_URL means a SQLite file, no CELERY_BROKER_URL
 means Celery tasks run eagerly. With DEBUG off, missing secrets are an error.
+CAREFLOW_ENV=production turns DEBUG off and requires SECRET_KEY, ALLOWED_HOSTS and
+CAREFLOW_FIELD_KEYS; it also turns on HTTPS-only cookies, HSTS and the other headers
+that `manage.py check --deploy` asks for (docs/security.md).
 """
 
 import json
@@ -22,15 +25,41 @@ def env_bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-DEBUG = env_bool("DEBUG", True)
+CAREFLOW_ENV = os.environ.get("CAREFLOW_ENV", "development").strip().lower()
+if CAREFLOW_ENV not in {"development", "production"}:
+    raise ImproperlyConfigured("CAREFLOW_ENV must be 'development' or 'production'")
+IS_PRODUCTION = CAREFLOW_ENV == "production"
 
-SECRET_KEY = os.environ.get("SECRET_KEY", "")
+DEBUG = False if IS_PRODUCTION else env_bool("DEBUG", True)
+
+
+def required_in_production(name: str) -> str:
+    value = os.environ.get(name, "").strip()
+    if IS_PRODUCTION and not value:
+        raise ImproperlyConfigured(f"{name} must be set when CAREFLOW_ENV=production")
+    return value
+
+
+SECRET_KEY = required_in_production("SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
     SECRET_KEY = "careflow-insecure-dev-key-do-not-use-in-production"  # noqa: S105
 
-ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1").split(",") if h]
+ALLOWED_HOSTS = [
+    h.strip()
+    for h in (required_in_production("ALLOWED_HOSTS") or "localhost,127.0.0.1").split(",")
+    if h.strip()
+]
+
+# Keys of the encrypted personal data (hr/fields.py, hr/crypto.py): "k2:<base64 of 32
+# bytes>,k1:<...>", the first encrypts, all decrypt; `manage.py rotate_field_keys`
+# re-encrypts every value under the first. Outside production a fixed, public development
+# key stands in (a system check warns when DEBUG is off and it is in use).
+DEV_FIELD_KEYS = "dev:Y2FyZWZsb3ctZGV2LWtleS1ub3QtZm9yLXByb2R1Y3Q="
+CAREFLOW_FIELD_KEYS = required_in_production("CAREFLOW_FIELD_KEYS") or DEV_FIELD_KEYS
+if IS_PRODUCTION and "Y2FyZWZsb3ctZGV2LWtleS1ub3QtZm9yLXByb2R1Y3Q=" in CAREFLOW_FIELD_KEYS:
+    raise ImproperlyConfigured("the development field key may not be used in production")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -57,6 +86,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "api.middleware.ContentSecurityPolicyMiddleware",
+    "api.middleware.LoginThrottleMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -120,6 +151,15 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Sign-in attempts (token and session login): per client address and per username;
+    # over the rate answers 429 with Retry-After (api/throttling.py).
+    # How many proxies in front of the server append to X-Forwarded-For: 0 means the client
+    # address is REMOTE_ADDR, so a forged header cannot dodge the per-address throttle.
+    "NUM_PROXIES": int(os.environ.get("CAREFLOW_NUM_PROXIES", "0")),
+    "DEFAULT_THROTTLE_RATES": {
+        "login_ip": os.environ.get("CAREFLOW_LOGIN_RATE_PER_IP", "100/min"),
+        "login_username": os.environ.get("CAREFLOW_LOGIN_RATE_PER_USERNAME", "5/min"),
+    },
 }
 
 SPECTACULAR_SETTINGS = {
@@ -190,6 +230,14 @@ CAREFLOW = {
     "BUNDLE_MAX_FILE_BYTES": int(
         os.environ.get("CAREFLOW_BUNDLE_MAX_FILE_BYTES", str(2 * 1024 * 1024))
     ),
+    # Largest string, bytes or container a script may build in one operation (items or
+    # characters), and the largest integer (in bits) it may compute.
+    "SCRIPT_MAX_SIZE": int(os.environ.get("CAREFLOW_SCRIPT_MAX_SIZE", "1000000")),
+    "SCRIPT_MAX_INT_BITS": int(os.environ.get("CAREFLOW_SCRIPT_MAX_INT_BITS", "4096")),
+    # Growth of the process's peak memory a script may cause (checked every 16 lines).
+    "SCRIPT_MAX_MEMORY_MB": int(os.environ.get("CAREFLOW_SCRIPT_MAX_MEMORY_MB", "256")),
+    # Session (cookie) sign-in forms that the login throttle guards, besides the API token.
+    "LOGIN_PATHS": ["/admin/login/"],
     # Timers: the sweep period (Celery beat, or the dev server in laptop mode), how long a
     # sweeper holds claimed rows, batch size, and backoff / attempts when firing fails.
     "TIMER_SWEEP_SECONDS": float(os.environ.get("CAREFLOW_TIMER_SWEEP_SECONDS", "5")),
@@ -226,6 +274,48 @@ CAREFLOW = {
     # How committed side effects reach the task queue (workflows/outbox.py).
     "DISPATCHER": "workers.dispatch.celery_dispatcher",
 }
+
+# Throttle counters live in the cache: give every process the same one (Redis) in production.
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+        if (CACHE_URL := os.environ.get("CACHE_URL", ""))
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
+# --- HTTP security ---------------------------------------------------------------------------
+# Always: no MIME sniffing, no framing, no referrer to other sites, HttpOnly session cookie.
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", str(8 * 3600)))  # one shift
+# The pages load scripts and styles from this site only (inline styles: Swagger UI, admin).
+CONTENT_SECURITY_POLICY = os.environ.get(
+    "CONTENT_SECURITY_POLICY",
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; object-src 'none'; "
+    "base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+)
+# Development reports violations in the browser console; production enforces the policy.
+CONTENT_SECURITY_POLICY_REPORT_ONLY = not IS_PRODUCTION
+if IS_PRODUCTION:
+    # Behind a TLS-terminating proxy that sets X-Forwarded-Proto (CAREFLOW_BEHIND_PROXY=1).
+    if env_bool("CAREFLOW_BEHIND_PROXY", False):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    CSRF_TRUSTED_ORIGINS = [
+        o.strip() for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
+    ]
 
 LOGGING = {
     "version": 1,

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from hr.models import Employee, OrgUnit, RoleAssignment
+from hr.models import Employee, OrgUnit, RoleAssignment, SensitiveAccess
 
 
 @admin.register(OrgUnit)
@@ -15,9 +15,32 @@ class EmployeeAdmin(admin.ModelAdmin):
     list_display = ["employee_no", "name", "org_unit", "position", "role_family", "manager"]
     list_filter = ["role_family", "is_active"]
     search_fields = ["employee_no", "name"]
+    # Private fields are read through the API only, where who may see them is enforced and
+    # every read is logged; the admin never shows them.
+    exclude = list(Employee.PRIVATE_FIELDS)
 
 
 @admin.register(RoleAssignment)
 class RoleAssignmentAdmin(admin.ModelAdmin):
     list_display = ["user", "role", "org_unit"]
     list_filter = ["role"]
+
+
+@admin.register(SensitiveAccess)
+class SensitiveAccessAdmin(admin.ModelAdmin):
+    """The access log, read-only: nobody adds, changes or deletes rows here."""
+
+    list_display = ["accessed_at", "username", "employee_no", "endpoint"]
+    list_filter = ["accessed_at"]
+    search_fields = ["username", "employee_no"]
+    readonly_fields = ["user", "username", "employee", "employee_no", "fields", "endpoint"]
+    actions = None
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

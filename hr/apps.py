@@ -7,4 +7,4 @@ class HrConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers the operations BPMN service tasks may call.
-        from hr import operations  # noqa: F401
+        from hr import checks, operations  # noqa: F401

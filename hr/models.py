@@ -2,6 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from hr.fields import EncryptedCharField
+
 
 class OrgUnit(models.Model):
     """A node of the group's tree: group HQ > clinic > department."""
@@ -91,6 +93,18 @@ class Employee(models.Model):
     cleared_for_duty_at = models.DateTimeField(null=True, blank=True)
     last_working_date = models.DateField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
+    # Private fields: encrypted at rest; only HR over the employee and the employee see them
+    # (hr/selectors.py `may_see_private`), and every read is written to the access log.
+    national_id_number = EncryptedCharField(
+        "national ID number 身份证号", max_length=32, blank=True
+    )
+    phone = EncryptedCharField("phone 电话", max_length=32, blank=True)
+    bank_account = EncryptedCharField("bank account 银行账号", max_length=64, blank=True)
+    address = EncryptedCharField("address 地址", max_length=300, blank=True)
+
+    PRIVATE_FIELDS = ("national_id_number", "phone", "bank_account", "address")
+    # What employees may change on their own record (HR may change every private field).
+    CONTACT_FIELDS = ("phone", "address")
 
     class Meta:
         ordering = ["employee_no"]
@@ -144,12 +158,14 @@ class FamilyMember(models.Model):
 
     employee = models.ForeignKey(Employee, on_delete=models.CASCADE, related_name="family")
     relation = models.CharField(max_length=16, choices=Relation.choices)
-    name = models.CharField(max_length=100)
+    # Encrypted; birth_date and the consent flag stay queryable for the reminders.
+    name = EncryptedCharField(max_length=100)
     birth_date = models.DateField(null=True, blank=True)
     has_consented_to_reminders = models.BooleanField(default=False)
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.relation} of {self.employee_id})"
+        # Not the name: it is private and __str__ ends up in logs and the admin's history.
+        return f"family member {self.pk} ({self.relation} of {self.employee_id})"
 
 
 class Credential(models.Model):
@@ -639,3 +655,58 @@ class StoryAward(models.Model):
 
     def __str__(self) -> str:
         return f"story award {self.period_date:%Y-%m}"
+
+
+# --- privacy: who read personal data -------------------------------------------------------
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    """Rows are written once: bulk updates and deletes are refused."""
+
+    def update(self, **kwargs):
+        raise PermissionError(f"{self.model.__name__} is append-only")
+
+    def delete(self):
+        raise PermissionError(f"{self.model.__name__} is append-only")
+
+
+class SensitiveAccess(models.Model):
+    """Someone read an employee's private fields (decrypted): who, whose, what, when, where.
+
+    Append-only: saving an existing row, deleting one, or bulk update/delete all raise."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="sensitive_accesses",
+    )
+    # Labels survive the deletion of the user or employee.
+    username = models.CharField(max_length=150)
+    employee = models.ForeignKey(
+        Employee, null=True, on_delete=models.SET_NULL, related_name="sensitive_accesses"
+    )
+    employee_no = models.CharField(max_length=32)
+    fields = models.JSONField(help_text="names of the private fields that were shown")
+    endpoint = models.CharField(max_length=300, help_text="method and path of the request")
+    accessed_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-accessed_at", "-id"]
+        indexes = [
+            models.Index(fields=["employee", "accessed_at"]),
+            models.Index(fields=["user", "accessed_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.username} read {self.employee_no} at {self.accessed_at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None:
+            raise PermissionError("SensitiveAccess is append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("SensitiveAccess is append-only")

@@ -1,8 +1,9 @@
 """Reads about people and roles that the interfaces need."""
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Q, QuerySet
 
-from hr.models import Employee, OrgUnit, RoleAssignment
+from hr.models import Employee, OrgUnit, RoleAssignment, SensitiveAccess
 
 Role = RoleAssignment.Role
 
@@ -45,3 +46,67 @@ def holds_role_over(user: AbstractBaseUser, role: str, unit: OrgUnit | None) -> 
     return RoleAssignment.objects.filter(
         user=user, role=role, org_unit_id__in=unit.ancestor_ids
     ).exists()
+
+
+# --- employee records: who sees which fields -----------------------------------------------
+
+HR_ROLES = (Role.GROUP_HR, Role.CLINIC_HR)
+
+
+def _own_employee_id(user: AbstractBaseUser) -> int | None:
+    return Employee.objects.filter(user=user).values_list("pk", flat=True).first()
+
+
+def employees_visible_to(user: AbstractBaseUser) -> QuerySet[Employee]:
+    """Employee records `user` may see (work data): HR their unit's subtree, a supervisor
+    their reports (direct, or in the subtree where they supervise), everyone themselves."""
+    employees = Employee.objects.select_related("org_unit", "manager", "ladder_level")
+    if not user.is_authenticated:
+        return employees.none()
+    if user.is_superuser:
+        return employees
+    visible = Q(user=user)
+    own_id = _own_employee_id(user)
+    if own_id is not None:
+        visible |= Q(manager_id=own_id)
+    for path in scope_paths(user, (*HR_ROLES, Role.SUPERVISOR)):
+        visible |= Q(org_unit__path__startswith=path)
+    return employees.filter(visible)
+
+
+def _is_self(user: AbstractBaseUser, employee: Employee) -> bool:
+    return user.is_authenticated and employee.user_id is not None and employee.user_id == user.pk
+
+
+def _is_hr_over(user: AbstractBaseUser, employee: Employee) -> bool:
+    return user.is_authenticated and any(
+        holds_role_over(user, role, employee.org_unit) for role in HR_ROLES
+    )
+
+
+def may_see_private(user: AbstractBaseUser, employee: Employee) -> bool:
+    """Private fields (ID number, phone, bank account, address, family; leave reasons) are
+    for the employee and HR over the employee's unit; supervisors, auditors and admins do
+    not see them."""
+    return _is_self(user, employee) or _is_hr_over(user, employee)
+
+
+def editable_fields(user: AbstractBaseUser, employee: Employee) -> frozenset[str]:
+    """Fields `user` may change on `employee`: HR over them every private field, the employee
+    their own contact fields, nobody else anything."""
+    if _is_hr_over(user, employee):
+        return frozenset(Employee.PRIVATE_FIELDS)
+    if _is_self(user, employee):
+        return frozenset(Employee.CONTACT_FIELDS)
+    return frozenset()
+
+
+def access_log_visible_to(user: AbstractBaseUser) -> QuerySet[SensitiveAccess]:
+    """Access-log rows an auditor may read: about employees in their unit's subtree."""
+    rows = SensitiveAccess.objects.all()
+    if user.is_superuser:
+        return rows
+    visible = Q(pk__in=[])
+    for path in scope_paths(user, (Role.AUDITOR,)):
+        visible |= Q(employee__org_unit__path__startswith=path)
+    return rows.filter(visible)

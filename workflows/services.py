@@ -28,7 +28,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError
 
 from hr.models import Employee, OrgUnit
-from workflows import assignment, notifications, outbox, registry, scripting
+from workflows import assignment, notifications, outbox, registry, scripting, sensitive
 from workflows.engine import (
     SERIALIZER_VERSION,
     BundleInvalid,
@@ -524,9 +524,7 @@ def _project_timers(instance: ProcessInstance, snap: Snapshot) -> None:
     for task_id, due_at in deadlines.items():
         HumanTask.objects.filter(
             instance_id=instance.pk, task_id=task_id, status=HumanTask.Status.OPEN
-        ).update(
-            due_at=due_at
-        )
+        ).update(due_at=due_at)
 
 
 def _schedule_service_retry(
@@ -798,7 +796,9 @@ def instance_start(
     if version.summary.get("start_messages"):
         raise Conflict(f"process {process_key!r} starts by message, not by hand")
     data = data if data is not None else {}
-    validate_form_data(_form(version, version.start_form), data)
+    start_form = _form(version, version.start_form)
+    validate_form_data(start_form, data)
+    data = sensitive.seal(start_form, data)
     reserved = scripting.RESERVED_NAMES & set(data)
     if reserved:
         raise InvalidInput([{"field": k, "message": "reserved name"} for k in sorted(reserved)])
@@ -931,7 +931,9 @@ def task_complete(
 
     with transaction.atomic():
         instance, row = _locked_open_task(human_task_id, instance_id)
-        validate_form_data(_form(instance.version, row.form), data)
+        form = _form(instance.version, row.form)
+        validate_form_data(form, data)
+        data = sensitive.seal(form, data)
         _check_may_work(row, user)
         if instance.status not in (Status.RUNNING, Status.WAITING, Status.ERROR):
             raise Conflict(f"instance {instance.pk} is {instance.status}")

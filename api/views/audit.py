@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.permissions import IsAuditReader
+from api.sensitive import shown
 from api.serializers import EventOut
 from api.views.instances import instance_out, visible_instance
 from workflows import selectors
@@ -30,6 +31,11 @@ EXPORT_COLUMNS = [
 ]
 
 
+def events_out(request, instance) -> list[dict]:
+    """The instance's events, sensitive form fields revealed or masked for the reader."""
+    return shown(request, instance, EventOut(selectors.instance_events(instance), many=True).data)
+
+
 class VerificationOut(serializers.Serializer):
     is_valid = serializers.BooleanField()
     events_checked = serializers.IntegerField()
@@ -45,7 +51,7 @@ class HistoryApi(APIView):
     @extend_schema(responses=EventOut(many=True))
     def get(self, request, instance_id: int):
         instance = visible_instance(request, instance_id)
-        return Response(EventOut(selectors.instance_events(instance), many=True).data)
+        return Response(events_out(request, instance))
 
 
 class HistoryVerifyApi(APIView):
@@ -66,7 +72,7 @@ class HistoryExportCsvApi(APIView):
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(EXPORT_COLUMNS)
-        for event in EventOut(selectors.instance_events(instance), many=True).data:
+        for event in events_out(request, instance):
             row = dict(event, data=json.dumps(event["data"], ensure_ascii=False, sort_keys=True))
             writer.writerow([row[c] if row[c] is not None else "" for c in EXPORT_COLUMNS])
         response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
@@ -84,7 +90,7 @@ class HistoryExportJsonApi(APIView):
         instance = visible_instance(request, instance_id)
         document = {
             "instance": instance_out(instance),
-            "events": EventOut(selectors.instance_events(instance), many=True).data,
+            "events": events_out(request, instance),
             "verification": VerificationOut(selectors.history_verify(instance)).data,
         }
         response = HttpResponse(

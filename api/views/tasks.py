@@ -9,6 +9,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.sensitive import shown
 from api.serializers import StrictInput, TaskOut
 from workflows import selectors, services
 from workflows.exceptions import InvalidInput, NotFound
@@ -86,7 +87,9 @@ class TaskDetailApi(APIView):
     @extend_schema(responses=OutputSerializer)
     def get(self, request, task_id: int):
         task = visible_task(request, task_id, with_state=True)
-        return Response(self.OutputSerializer(task, context={"now": timezone.now()}).data)
+        data = self.OutputSerializer(task, context={"now": timezone.now()}).data
+        data["form"]["data"] = shown(request, task.instance, data["form"]["data"])
+        return Response(data)
 
 
 class TaskClaimApi(APIView):

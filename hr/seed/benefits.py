@@ -127,9 +127,11 @@ def seed() -> None:
             )
     for employee_no, child_name in DEMO_CHILDREN:
         employee = Employee.objects.filter(employee_no=employee_no).first()
-        if employee is not None:
-            FamilyMember.objects.get_or_create(
-                employee=employee,
-                relation=FamilyMember.Relation.CHILD,
-                name=child_name,
+        if employee is None:
+            continue
+        # Names are encrypted (no lookups by name): compare the decrypted ones.
+        children = employee.family.filter(relation=FamilyMember.Relation.CHILD)
+        if child_name not in {child.name for child in children}:
+            FamilyMember.objects.create(
+                employee=employee, relation=FamilyMember.Relation.CHILD, name=child_name
             )

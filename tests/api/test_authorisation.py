@@ -60,7 +60,7 @@ def bundle_upload():
 
 
 # (url name, method) -> (path, body, format), statuses per persona in PERSONAS order.
-def requests_for(i: int, t: int, v: int, incident: int, note: int):
+def requests_for(i: int, t: int, v: int, incident: int, note: int, e: int):
     return {
         ("auth-token", "post"): (
             ("/api/v1/auth/token", {}, "json"),
@@ -249,6 +249,22 @@ def requests_for(i: int, t: int, v: int, incident: int, note: int):
             ("/api/v1/stories/999999/photos/1/", None, None),
             [401, 404, 404, 404, 404, 404, 404],
         ),
+        ("employees", "get"): (
+            ("/api/v1/employees/", None, None),
+            [401, 200, 200, 200, 200, 200, 200],
+        ),
+        ("employee", "get"): (
+            (f"/api/v1/employees/{e}/", None, None),
+            [401, 200, 200, 404, 200, 404, 404],
+        ),
+        ("employee", "patch"): (
+            (f"/api/v1/employees/{e}/", {"phone": "13800000000"}, "json"),
+            [401, 200, 403, 404, 200, 404, 404],
+        ),
+        ("access-log", "get"): (
+            ("/api/v1/audit/access-log/", None, None),
+            [401, 403, 403, 403, 403, 403, 200],
+        ),
         ("schema", "get"): (("/api/v1/schema", None, None), [200, 200, 200, 200, 200, 200, 200]),
         ("docs", "get"): (("/api/v1/docs", None, None), [200, 200, 200, 200, 200, 200, 200]),
     }
@@ -266,9 +282,9 @@ def routed_operations() -> set[tuple[str, str]]:
     return found
 
 
-def ids(w: World) -> tuple[int, int, int, int, int]:
+def ids(w: World) -> tuple[int, int, int, int, int, int]:
     note = w.instance.notifications.get(recipient__username="head_nurse")
-    return w.instance.pk, w.task.pk, w.version.pk, w.incident.pk, note.pk
+    return w.instance.pk, w.task.pk, w.version.pk, w.incident.pk, note.pk, w.instance.subject_id
 
 
 def test_the_table_covers_every_endpoint(world):
@@ -277,7 +293,7 @@ def test_the_table_covers_every_endpoint(world):
 
 CASES = [
     (name, method, persona_index)
-    for (name, method) in requests_for(0, 0, 0, 0, 0)
+    for (name, method) in requests_for(0, 0, 0, 0, 0, 0)
     for persona_index in range(len(PERSONAS))
 ]
 
@@ -295,7 +311,10 @@ def test_status(world, personas, name, method, persona_index):
     if body == "bundle":
         body = bundle_upload()
 
-    response = client.post(path, body, format=fmt) if method == "post" else client.get(path)
+    if method == "get":
+        response = client.get(path)
+    else:
+        response = getattr(client, method)(path, body, format=fmt)
 
     assert response.status_code == statuses[persona_index], response.content[:300]
 

@@ -1,0 +1,11 @@
+"""Signing in for an API token, throttled per client address and per username."""
+
+from rest_framework.authtoken.views import ObtainAuthToken
+
+from api.throttling import LOGIN_THROTTLES
+
+
+class TokenApi(ObtainAuthToken):
+    """Exchange a username and password for the user's API token."""
+
+    throttle_classes = list(LOGIN_THROTTLES)
