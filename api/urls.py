@@ -4,7 +4,9 @@ from rest_framework.authtoken.views import ObtainAuthToken
 
 from api.views import audit, instances, me, notifications, processes, tasks
 from api.views import benefits as benefit_views
+from api.views import documents as document_views
 from api.views import feedback as feedback_views
+from api.views import licences as licence_views
 from api.views import performance as performance_views
 
 app_name = "api"
@@ -109,4 +111,13 @@ urlpatterns = [
         name="appraisals-close-month",
     ),
     # --- end performance appraisal ---
+    # --- documents (form file fields), licence renewal, compliance signals ---
+    path("documents/", document_views.DocumentUploadApi.as_view(), name="documents"),
+    path(
+        "documents/<uuid:document_id>/",
+        document_views.DocumentDownloadApi.as_view(),
+        name="document",
+    ),
+    path("licences/", licence_views.LicenceListApi.as_view(), name="licences"),
+    # --- end documents, licence renewal, compliance signals ---
 ]

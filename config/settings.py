@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -105,6 +106,10 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Uploaded documents (workflows.Document): served only through GET /api/v1/documents/{id}/,
+# which checks who may read them; never publish this folder.
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
+MEDIA_URL = "media/"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -222,6 +227,12 @@ CAREFLOW = {
     "DELIVERY_REDISPATCH_AFTER_SECONDS": int(
         os.environ.get("CAREFLOW_DELIVERY_REDISPATCH_AFTER_SECONDS", "30")
     ),
+    # Uploaded documents: the types accepted at all (a form field narrows them with its
+    # `x-upload`) and the largest file.
+    "DOCUMENT_CONTENT_TYPES": ("application/pdf", "image/png", "image/jpeg"),
+    "DOCUMENT_MAX_BYTES": int(os.environ.get("CAREFLOW_DOCUMENT_MAX_BYTES", str(5 * 1024 * 1024))),
+    # The hour (UTC, Celery's clock) of the daily licence scan: 22:00 UTC is 06:00 in China.
+    "LICENCE_SCAN_HOUR": int(os.environ.get("CAREFLOW_LICENCE_SCAN_HOUR", "22")),
     # How committed side effects reach the task queue (workflows/outbox.py).
     "DISPATCHER": "workers.dispatch.celery_dispatcher",
 }
@@ -235,6 +246,11 @@ LOGGING = {
 }
 
 CELERY_BEAT_SCHEDULE = {
+    # Once a day: start a renewal for every credential 90 days from expiry (idempotent).
+    "scan-licence-renewals": {
+        "task": "workers.scan_licence_renewals",
+        "schedule": crontab(hour=CAREFLOW["LICENCE_SCAN_HOUR"], minute=0),
+    },
     "fire-due-timers": {
         "task": "workers.fire_due_timers",
         "schedule": CAREFLOW["TIMER_SWEEP_SECONDS"],

@@ -1,8 +1,9 @@
 """Reads about people and roles that the interfaces need."""
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Q, QuerySet
 
-from hr.models import Employee, OrgUnit, RoleAssignment
+from hr.models import DutyRestriction, Employee, OrgUnit, RoleAssignment
 
 Role = RoleAssignment.Role
 
@@ -45,3 +46,23 @@ def holds_role_over(user: AbstractBaseUser, role: str, unit: OrgUnit | None) -> 
     return RoleAssignment.objects.filter(
         user=user, role=role, org_unit_id__in=unit.ancestor_ids
     ).exists()
+
+
+def open_duty_restrictions(employee: Employee) -> QuerySet[DutyRestriction]:
+    """Roles the employee may not work in now: credentials that expired unrenewed."""
+    return employee.duty_restrictions.filter(cleared_at__isnull=True).select_related("credential")
+
+
+# Roles whose holders see the HR records (credentials, signals) of their unit's subtree.
+HR_SCOPING_ROLES = (Role.SUPERVISOR, Role.CLINIC_HR, Role.GROUP_HR, Role.AUDITOR)
+
+
+def employees_visible_to(user: AbstractBaseUser) -> QuerySet[Employee]:
+    """Employees whose HR records `user` may read: themselves, and everyone in the subtree of
+    a unit where they are supervisor, clinic HR, group HR or auditor."""
+    if user.is_superuser:
+        return Employee.objects.all()
+    visible = Q(user=user)
+    for path in scope_paths(user, HR_SCOPING_ROLES):
+        visible |= Q(org_unit__path__startswith=path)
+    return Employee.objects.filter(visible)

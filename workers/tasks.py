@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from hr.services import licences as licence_services
 from workflows import notifications, services
 
 
@@ -30,3 +31,10 @@ def redispatch_deliveries() -> int:
     """Periodic sweep (beat): queue again the deliveries still pending (broker was down,
     or waiting for their next try)."""
     return notifications.delivery_redispatch_due()
+
+
+@shared_task(name="workers.scan_licence_renewals")
+def scan_licence_renewals() -> int:
+    """Daily (beat): start a renewal for every credential 90 days from expiry; credentials
+    that have one already are left alone, so a second run the same day starts nothing."""
+    return len(licence_services.licence_renewal_scan())

@@ -28,7 +28,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError
 
 from hr.models import Employee, OrgUnit
-from workflows import assignment, notifications, outbox, registry, scripting
+from workflows import assignment, documents, notifications, outbox, registry, scripting
 from workflows.engine import (
     SERIALIZER_VERSION,
     BundleInvalid,
@@ -785,18 +785,23 @@ def instance_start(
     if version.summary.get("start_messages"):
         raise Conflict(f"process {process_key!r} starts by message, not by hand")
     data = data if data is not None else {}
-    validate_form_data(_form(version, version.start_form), data)
+    start_form = _form(version, version.start_form)
+    validate_form_data(start_form, data)
     reserved = scripting.RESERVED_NAMES & set(data)
     if reserved:
         raise InvalidInput([{"field": k, "message": "reserved name"} for k in sorted(reserved)])
-    return _start(
-        version,
-        started_by=started_by,
-        subject=subject,
-        org_unit=org_unit,
-        data=data,
-        business_key=business_key,
-    )
+    with transaction.atomic():
+        attached = documents.form_documents_check(start_form, data, started_by)
+        instance = _start(
+            version,
+            started_by=started_by,
+            subject=subject,
+            org_unit=org_unit,
+            data=data,
+            business_key=business_key,
+        )
+        documents.documents_link(attached, instance)
+    return instance
 
 
 # --- human tasks -----------------------------------------------------------------------------
@@ -918,8 +923,10 @@ def task_complete(
 
     with transaction.atomic():
         instance, row = _locked_open_task(human_task_id, instance_id)
-        validate_form_data(_form(instance.version, row.form), data)
+        form = _form(instance.version, row.form)
+        validate_form_data(form, data)
         _check_may_work(row, user)
+        attached = documents.form_documents_check(form, data, user)
         if instance.status not in (Status.RUNNING, Status.WAITING, Status.ERROR):
             raise Conflict(f"instance {instance.pk} is {instance.status}")
         workflow = engine.load(
@@ -949,6 +956,7 @@ def task_complete(
             except TaskNotReady as exc:
                 raise Conflict(str(exc)) from None
         _save(instance, workflow, history, failure=failure)
+        documents.documents_link(attached, instance)
     return row
 
 

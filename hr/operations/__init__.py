@@ -4,6 +4,7 @@ process area)."""
 from hr.operations import (  # noqa: F401 - imported for their registrations
     benefits,
     feedback,
+    licences,
     offboarding,
     onboarding,
     performance,

@@ -1,8 +1,16 @@
 """Catalogue and demo data, one module per process area; `seed_all` runs them in order."""
 
-from hr.seed import benefits, feedback, offboarding, onboarding, performance, promotion
+from hr.seed import (
+    benefits,
+    feedback,
+    licences,
+    offboarding,
+    onboarding,
+    performance,
+    promotion,
+)
 
-AREAS = [onboarding, promotion, performance, benefits, feedback, offboarding]
+AREAS = [onboarding, promotion, performance, benefits, feedback, offboarding, licences]
 
 
 def seed_all() -> None:

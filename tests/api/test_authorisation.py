@@ -197,6 +197,18 @@ def requests_for(i: int, t: int, v: int, incident: int, note: int):
             ("/api/v1/appraisals/close-month", {"period": "2020-01"}, "json"),
             [401, 403, 403, 403, 200, 403, 403],
         ),
+        ("documents", "post"): (
+            ("/api/v1/documents/", {}, "multipart"),
+            [401, 400, 400, 400, 400, 400, 400],
+        ),
+        ("document", "get"): (
+            ("/api/v1/documents/00000000-0000-4000-8000-000000000000/", None, None),
+            [401, 404, 404, 404, 404, 404, 404],
+        ),
+        ("licences", "get"): (
+            ("/api/v1/licences/", None, None),
+            [401, 200, 200, 200, 200, 200, 200],
+        ),
         ("schema", "get"): (("/api/v1/schema", None, None), [200, 200, 200, 200, 200, 200, 200]),
         ("docs", "get"): (("/api/v1/docs", None, None), [200, 200, 200, 200, 200, 200, 200]),
     }
