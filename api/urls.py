@@ -8,6 +8,7 @@ from api.views import documents as document_views
 from api.views import feedback as feedback_views
 from api.views import licences as licence_views
 from api.views import performance as performance_views
+from api.views import signals as signal_views
 
 app_name = "api"
 
@@ -119,5 +120,6 @@ urlpatterns = [
         name="document",
     ),
     path("licences/", licence_views.LicenceListApi.as_view(), name="licences"),
+    path("signals/", signal_views.SignalApi.as_view(), name="signals"),
     # --- end documents, licence renewal, compliance signals ---
 ]

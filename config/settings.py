@@ -139,6 +139,10 @@ SPECTACULAR_SETTINGS = {
         "TaskStatusEnum": "workflows.models.HumanTask.Status",
         "IncidentStatusEnum": "workflows.models.Incident.Status",
         "FeedbackStatusEnum": "hr.models.FeedbackTicket.Status",
+        "CredentialKindEnum": "hr.models.Credential.Kind",
+        "CredentialStatusEnum": "hr.models.Credential.Status",
+        "SignalKindEnum": "hr.models.ComplianceSignal.Kind",
+        "SignalSeverityEnum": "hr.models.ComplianceSignal.Severity",
     },
 }
 

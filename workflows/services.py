@@ -804,6 +804,16 @@ def instance_start(
     return instance
 
 
+def decision_evaluate(*, process_key: str, element_id: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Evaluate the decision table of a business rule task of the latest deployed version of
+    a process, without starting it (NotFound when the process is not deployed)."""
+    version = _latest_version(process_key)
+    try:
+        return engine.decide(version_bundle(version), element_id, data)
+    except EngineStepFailed as exc:
+        raise Conflict(f"{process_key}: {exc}") from None
+
+
 # --- human tasks -----------------------------------------------------------------------------
 
 

@@ -3,6 +3,7 @@ process area)."""
 
 from hr.operations import (  # noqa: F401 - imported for their registrations
     benefits,
+    compliance,
     feedback,
     licences,
     offboarding,

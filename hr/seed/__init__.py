@@ -2,6 +2,7 @@
 
 from hr.seed import (
     benefits,
+    compliance,
     feedback,
     licences,
     offboarding,
@@ -10,7 +11,7 @@ from hr.seed import (
     promotion,
 )
 
-AREAS = [onboarding, promotion, performance, benefits, feedback, offboarding, licences]
+AREAS = [onboarding, promotion, performance, benefits, feedback, offboarding, licences, compliance]
 
 
 def seed_all() -> None:

@@ -209,6 +209,14 @@ def requests_for(i: int, t: int, v: int, incident: int, note: int):
             ("/api/v1/licences/", None, None),
             [401, 200, 200, 200, 200, 200, 200],
         ),
+        ("signals", "get"): (
+            ("/api/v1/signals/", None, None),
+            [401, 200, 200, 200, 200, 200, 200],
+        ),
+        ("signals", "post"): (
+            ("/api/v1/signals/", {}, "json"),
+            [401, 403, 400, 400, 400, 403, 403],
+        ),
         ("schema", "get"): (("/api/v1/schema", None, None), [200, 200, 200, 200, 200, 200, 200]),
         ("docs", "get"): (("/api/v1/docs", None, None), [200, 200, 200, 200, 200, 200, 200]),
     }
