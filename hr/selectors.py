@@ -4,6 +4,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q, QuerySet
 
 from hr.models import DutyRestriction, Employee, OrgUnit, RoleAssignment
+from workflows.exceptions import InvalidInput
 
 Role = RoleAssignment.Role
 
@@ -66,3 +67,16 @@ def employees_visible_to(user: AbstractBaseUser) -> QuerySet[Employee]:
     for path in scope_paths(user, HR_SCOPING_ROLES):
         visible |= Q(org_unit__path__startswith=path)
     return Employee.objects.filter(visible)
+
+
+def active_employee(employee_no: str) -> Employee:
+    """The active employee with this number, with the unit and manager the checks read;
+    InvalidInput naming `employee_no` when there is none."""
+    employee = (
+        Employee.objects.select_related("org_unit", "manager")
+        .filter(employee_no=employee_no, is_active=True)
+        .first()
+    )
+    if employee is None:
+        raise InvalidInput([{"field": "employee_no", "message": "no such employee"}])
+    return employee

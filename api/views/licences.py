@@ -7,9 +7,9 @@ from rest_framework import serializers
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import IsAuthenticated
 
+from api.filters import refuse_unknown_filters
 from hr.models import Credential
 from hr.selectors import employees_visible_to
-from workflows.exceptions import InvalidInput
 
 
 class CredentialFilter(django_filters.FilterSet):
@@ -82,10 +82,7 @@ class LicenceListApi(ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Credential.objects.none()
-        allowed = {*CredentialFilter.base_filters, "page", "page_size"}
-        unknown = sorted(set(self.request.query_params) - allowed)
-        if unknown:
-            raise InvalidInput([{"field": k, "message": "unknown filter"} for k in unknown])
+        refuse_unknown_filters(self.request.query_params, CredentialFilter)
         return (
             Credential.objects.filter(employee__in=employees_visible_to(self.request.user))
             .select_related("employee", "renewal", "replaced_by")

@@ -10,12 +10,13 @@ from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 
+from api.filters import refuse_unknown_filters
 from api.permissions import HasAnyRole
 from api.serializers import StrictInput
 from hr.models import ComplianceSignal, Employee, RoleAssignment
-from hr.selectors import employees_visible_to, has_role, holds_role_over
+from hr.selectors import active_employee, employees_visible_to, has_role, holds_role_over
 from hr.services import compliance as compliance_services
-from workflows.exceptions import InvalidInput, NotAllowed
+from workflows.exceptions import NotAllowed
 
 Role = RoleAssignment.Role
 # Who reports about whom: integration accounts about anyone; these roles about the people of
@@ -130,10 +131,7 @@ class SignalApi(ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return ComplianceSignal.objects.none()
-        allowed = {*SignalFilter.base_filters, "page", "page_size"}
-        unknown = sorted(set(self.request.query_params) - allowed)
-        if unknown:
-            raise InvalidInput([{"field": k, "message": "unknown filter"} for k in unknown])
+        refuse_unknown_filters(self.request.query_params, SignalFilter)
         user = self.request.user
         visible = ComplianceSignal.objects.filter(employee__in=employees_visible_to(user))
         sent = ComplianceSignal.objects.filter(recorded_by=user)
@@ -148,13 +146,7 @@ class SignalApi(ListAPIView):
         payload = self.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         params = payload.validated_data
-        employee = (
-            Employee.objects.select_related("org_unit", "manager")
-            .filter(employee_no=params["employee_no"], is_active=True)
-            .first()
-        )
-        if employee is None:
-            raise InvalidInput([{"field": "employee_no", "message": "no such employee"}])
+        employee = active_employee(params["employee_no"])
         if not _may_report(request.user, employee):
             raise NotAllowed("you may not report signals about this employee")
         intake = compliance_services.signal_record(

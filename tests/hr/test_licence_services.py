@@ -73,35 +73,24 @@ def test_a_renewal_must_end_after_the_old_credential(org, tmp_path, settings):
         name="x.pdf", content_type="application/pdf", size=1, sha256="0", uploaded_by=org.nurse.user
     )
 
-    with pytest.raises(InvalidInput) as refused:
-        licences.licence_renewal_record(
+    def renew(number: str, until: dt.date) -> Credential:
+        return licences.licence_renewal_record(
             credential_id=licence.pk,
             document_id=str(document.pk),
-            number="NEW",
+            number=number,
             issuer="",
             valid_from_date=TODAY,
-            valid_until_date=licence.valid_until_date,
+            valid_until_date=until,
         )
-    renewed = licences.licence_renewal_record(
-        credential_id=licence.pk,
-        document_id=str(document.pk),
-        number="NEW",
-        issuer="",
-        valid_from_date=TODAY,
-        valid_until_date=TODAY + dt.timedelta(days=365),
-    )
+
+    with pytest.raises(InvalidInput) as refused:
+        renew("NEW", licence.valid_until_date)
+    renewed = renew("NEW", TODAY + dt.timedelta(days=365))
 
     assert refused.value.errors[0]["field"] == "valid_until_date"
     assert (renewed.replaces, renewed.kind) == (licence, licence.kind)
     with pytest.raises(Conflict):
-        licences.licence_renewal_record(
-            credential_id=licence.pk,
-            document_id=str(document.pk),
-            number="AGAIN",
-            issuer="",
-            valid_from_date=TODAY,
-            valid_until_date=TODAY + dt.timedelta(days=400),
-        )
+        renew("AGAIN", TODAY + dt.timedelta(days=400))
 
 
 def test_a_credential_is_tied_to_one_renewal_instance(org):
