@@ -3,6 +3,7 @@
 import datetime as dt
 from typing import Any
 
+from hr.models import Credential
 from hr.services import licences as licence_services
 from workflows.registry import OperationContext, operation
 
@@ -24,6 +25,20 @@ def licence_renewal_schedule(
     return licence_services.licence_renewal_schedule(
         credential_id=credential_id, escalation_days=int(escalation_days)
     )
+
+
+@operation("hr.licence_renewal_check")
+def licence_renewal_check(
+    ctx: OperationContext, credential_id: int, valid_from_date: str, valid_until_date: str
+) -> dict[str, str]:
+    """What is wrong with the uploaded validity dates ("" when nothing)."""
+    return {
+        "problem": licence_services.renewal_dates_problem(
+            credential=Credential.objects.get(pk=credential_id),
+            valid_from_date=dt.date.fromisoformat(valid_from_date),
+            valid_until_date=dt.date.fromisoformat(valid_until_date),
+        )
+    }
 
 
 @operation("hr.licence_expiry_restrict")

@@ -174,6 +174,21 @@ def licence_expiry_restrict(*, credential_id: int) -> DutyRestriction | None:
     return restriction
 
 
+def renewal_dates_problem(
+    *, credential: Credential, valid_from_date: dt.date, valid_until_date: dt.date
+) -> str:
+    """Why the renewed credential's validity cannot be right ("" when it can): it must start
+    before it ends and end after the old credential's last valid day."""
+    if valid_until_date <= valid_from_date:
+        return "有效期止必须晚于有效期起 / Valid until must be after valid from"
+    if valid_until_date <= credential.valid_until_date:
+        return (
+            f"新证书须在原证书到期日{credential.valid_until_date:%Y-%m-%d}之后到期 / The renewed "
+            f"credential must be valid after {credential.valid_until_date:%Y-%m-%d}"
+        )
+    return ""
+
+
 def licence_renewal_record(
     *,
     credential_id: int,
@@ -189,15 +204,11 @@ def licence_renewal_record(
         old = Credential.objects.select_for_update().get(pk=credential_id)
         if old.status == Credential.Status.SUPERSEDED:
             raise Conflict(f"credential {credential_id} was already renewed")
-        if valid_until_date <= old.valid_until_date or valid_until_date <= valid_from_date:
-            raise InvalidInput(
-                [
-                    {
-                        "field": "valid_until_date",
-                        "message": "must be after the old expiry date and the new start date",
-                    }
-                ]
-            )
+        problem = renewal_dates_problem(
+            credential=old, valid_from_date=valid_from_date, valid_until_date=valid_until_date
+        )
+        if problem:
+            raise InvalidInput([{"field": "valid_until_date", "message": problem}])
         document = Document.objects.filter(pk=document_id).first()
         if document is None:
             raise InvalidInput([{"field": "document", "message": "no such document"}])

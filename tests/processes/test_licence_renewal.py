@@ -262,3 +262,25 @@ def test_the_upload_must_name_a_document_the_holder_uploaded(org, licence, clock
             {"field": "renewed_document", "message": "no document you uploaded has this id"}
         ]
     assert only_task(org.nurse.user, "upload_renewed_credential")["id"] == task["id"]
+
+
+def test_an_upload_ending_before_the_old_expiry_goes_straight_back_to_the_holder(
+    org, licence, clock
+):
+    scan_on(clock, VALID_UNTIL - dt.timedelta(days=90))
+    document = upload(org.nurse.user)
+    task = only_task(org.nurse.user, "upload_renewed_credential")
+
+    complete(
+        api(org.nurse.user),
+        task["id"],
+        {**RENEWED, "renewed_document": document["id"], "new_valid_until_date": "2027-03-31"},
+    )
+
+    again = only_task(org.nurse.user, "upload_renewed_credential")
+    data = api(org.nurse.user).get(f"/api/v1/tasks/{again['id']}").json()["form"]["data"]
+    assert data["rejection_reason"] == (
+        "新证书须在原证书到期日2027-03-31之后到期 / "
+        "The renewed credential must be valid after 2027-03-31"
+    )
+    assert [t for t in open_tasks(api(org.east_hr.user)) if t["process"] == "licence_renewal"] == []
