@@ -9,8 +9,10 @@ from django.utils import timezone
 from hr.models import Credential, CredentialRenewal, DutyRestriction
 from hr.services import licences
 from tests.api.conftest import client_for
+from workflows import registry
 from workflows.exceptions import Conflict, InvalidInput
 from workflows.models import Document
+from workflows.registry import OperationContext
 
 pytestmark = pytest.mark.django_db
 
@@ -63,6 +65,8 @@ def test_expiry_restricts_once_and_leaves_a_renewed_credential_alone(org):
 
     assert first is not None and second is None
     assert DutyRestriction.objects.filter(credential=licence, cleared_at=None).count() == 1
+    profile = registry.call("hr.employee_profile", OperationContext(None, org.nurse.pk, None), {})
+    assert profile["duty_restrictions"] == ["cpr_certificate"]
     assert licences.licence_expiry_restrict(credential_id=renewed.pk) is None
 
 
