@@ -1,6 +1,14 @@
 from django.contrib import admin
 
-from hr.models import Employee, OrgUnit, RoleAssignment
+from hr.models import (
+    ComplianceSignal,
+    Credential,
+    DeductionNotice,
+    DutyRestriction,
+    Employee,
+    OrgUnit,
+    RoleAssignment,
+)
 
 
 @admin.register(OrgUnit)
@@ -21,3 +29,47 @@ class EmployeeAdmin(admin.ModelAdmin):
 class RoleAssignmentAdmin(admin.ModelAdmin):
     list_display = ["user", "role", "org_unit"]
     list_filter = ["role"]
+
+
+# --- licence renewal and compliance signals ---------------------------------------------------
+
+
+@admin.register(Credential)
+class CredentialAdmin(admin.ModelAdmin):
+    """Clinic HR enters the credentials on file; renewals then replace them through the
+    licence_renewal process (the scan picks up new ones the next day)."""
+
+    list_display = ["employee", "kind", "number", "valid_until_date", "status", "replaces"]
+    list_filter = ["kind", "status"]
+    search_fields = ["number", "employee__employee_no", "employee__name"]
+    raw_id_fields = ["employee", "replaces"]
+
+
+class _ReadOnly(admin.ModelAdmin):
+    """Written by the processes only."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(DutyRestriction)
+class DutyRestrictionAdmin(_ReadOnly):
+    list_display = ["employee", "credential", "started_at", "cleared_at"]
+
+
+@admin.register(ComplianceSignal)
+class ComplianceSignalAdmin(_ReadOnly):
+    list_display = ["employee", "kind", "occurred_at", "source", "clause_code", "is_violation"]
+    list_filter = ["kind", "clause_code"]
+
+
+@admin.register(DeductionNotice)
+class DeductionNoticeAdmin(_ReadOnly):
+    list_display = ["employee", "clause_code", "period_date", "percent", "status", "decided_by"]
+    list_filter = ["status", "clause_code"]

@@ -9,6 +9,7 @@ from django.utils import timezone
 from hr.models import Credential, CredentialRenewal, DutyRestriction
 from hr.services import licences
 from tests.api.conftest import client_for
+from tests.factories import UserFactory
 from workflows import registry
 from workflows.exceptions import Conflict, InvalidInput
 from workflows.models import Document
@@ -143,3 +144,16 @@ def test_days_to_expiry_count_in_local_days(org, time_machine):
     (row,) = client_for(org.nurse.user).get("/api/v1/licences/").json()["results"]
 
     assert row["days_to_expiry"] == 90
+
+
+def test_the_admin_lists_credentials_and_shows_signals_read_only(org, client):
+    admin_user = UserFactory(username="admin", is_staff=True, is_superuser=True)
+    credential(org.nurse, 30, number="NL-ADMIN")
+    client.force_login(admin_user)
+
+    listed = client.get("/admin/hr/credential/")
+    add_signal = client.get("/admin/hr/compliancesignal/add/")
+
+    assert listed.status_code == 200
+    assert b"NL-ADMIN" in listed.content
+    assert add_signal.status_code == 403
