@@ -9,8 +9,10 @@ from django.utils import timezone
 from hr.models import Credential, CredentialRenewal, DutyRestriction
 from hr.services import licences
 from tests.api.conftest import client_for
+from tests.conftest import shipped_bundle
 from tests.factories import UserFactory
-from workflows import registry
+from workers import tasks
+from workflows import registry, services
 from workflows.exceptions import Conflict, InvalidInput
 from workflows.models import Document
 from workflows.registry import OperationContext
@@ -157,3 +159,15 @@ def test_the_admin_lists_credentials_and_shows_signals_read_only(org, client):
     assert listed.status_code == 200
     assert b"NL-ADMIN" in listed.content
     assert add_signal.status_code == 403
+
+
+def test_celery_beat_runs_the_scan_daily_and_the_task_is_idempotent(org, settings):
+    services.version_deploy(files=shipped_bundle("licence_renewal.bpmn"))
+    credential(org.nurse, (timezone.localdate() - TODAY).days + 60)
+    entry = settings.CELERY_BEAT_SCHEDULE["scan-licence-renewals"]
+
+    first, second = tasks.scan_licence_renewals(), tasks.scan_licence_renewals()
+
+    assert entry["task"] == "workers.scan_licence_renewals"
+    assert (entry["schedule"].hour, entry["schedule"].minute) == ({22}, {0})
+    assert (first, second) == (1, 0)
