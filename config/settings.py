@@ -106,11 +106,6 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-# Uploaded documents (workflows.Document): served only through GET /api/v1/documents/{id}/,
-# which checks who may read them; never publish this folder.
-MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
-MEDIA_URL = "media/"
-
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: an anonymous caller gets 401 with a WWW-Authenticate header.
@@ -263,4 +258,26 @@ CELERY_BEAT_SCHEDULE = {
         "task": "workers.redispatch_deliveries",
         "schedule": CAREFLOW["TIMER_SWEEP_SECONDS"],
     },
+}
+
+# --- family care and story wall (家庭关怀, 员工故事墙) ---
+# Uploaded files (story photos, documents that forms refer to); served only through the API
+# to the people allowed to see them.
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", str(BASE_DIR / "media")))
+# A birthday reminder goes to the manager this many days before a consenting employee's
+# child's birthday (the daily scan catches up on the days in between if it missed a run).
+CAREFLOW_FAMILY_BIRTHDAY_LEAD_DAYS = int(os.environ.get("CAREFLOW_FAMILY_BIRTHDAY_LEAD_DAYS", "3"))
+CAREFLOW_STORY_PHOTO_MAX_BYTES = int(
+    os.environ.get("CAREFLOW_STORY_PHOTO_MAX_BYTES", str(5 * 1024 * 1024))
+)
+CAREFLOW_STORY_PHOTOS_MAX = int(os.environ.get("CAREFLOW_STORY_PHOTOS_MAX", "6"))
+CELERY_BEAT_SCHEDULE["family-birthday-reminders"] = {
+    "task": "workers.family_birthday_reminders",
+    # Celery's clock is UTC: 23:00 UTC is 07:00 in Asia/Shanghai.
+    "schedule": crontab(hour=23, minute=0),
+}
+CELERY_BEAT_SCHEDULE["story-monthly-award"] = {
+    "task": "workers.story_monthly_award",
+    # 00:00 UTC on the 1st is 08:00 in Asia/Shanghai: the month just ended is scored.
+    "schedule": crontab(day_of_month="1", hour=0, minute=0),
 }

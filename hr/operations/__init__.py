@@ -4,6 +4,7 @@ process area)."""
 from hr.operations import (  # noqa: F401 - imported for their registrations
     benefits,
     compliance,
+    family,
     feedback,
     licences,
     offboarding,
@@ -11,4 +12,5 @@ from hr.operations import (  # noqa: F401 - imported for their registrations
     performance,
     profile,
     promotion,
+    stories,
 )

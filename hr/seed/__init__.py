@@ -3,15 +3,28 @@
 from hr.seed import (
     benefits,
     compliance,
+    family,
     feedback,
     licences,
     offboarding,
     onboarding,
     performance,
     promotion,
+    stories,
 )
 
-AREAS = [onboarding, promotion, performance, benefits, feedback, offboarding, licences, compliance]
+AREAS = [
+    onboarding,
+    promotion,
+    performance,
+    benefits,
+    feedback,
+    offboarding,
+    family,
+    stories,
+    licences,
+    compliance,
+]
 
 
 def seed_all() -> None:
