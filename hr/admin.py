@@ -9,6 +9,7 @@ from hr.models import (
     OrgUnit,
     RoleAssignment,
 )
+from workflows.admin import ReadOnlyAdmin
 
 
 @admin.register(OrgUnit)
@@ -45,31 +46,18 @@ class CredentialAdmin(admin.ModelAdmin):
     raw_id_fields = ["employee", "replaces"]
 
 
-class _ReadOnly(admin.ModelAdmin):
-    """Written by the processes only."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(DutyRestriction)
-class DutyRestrictionAdmin(_ReadOnly):
+class DutyRestrictionAdmin(ReadOnlyAdmin):
     list_display = ["employee", "credential", "started_at", "cleared_at"]
 
 
 @admin.register(ComplianceSignal)
-class ComplianceSignalAdmin(_ReadOnly):
+class ComplianceSignalAdmin(ReadOnlyAdmin):
     list_display = ["employee", "kind", "occurred_at", "source", "clause_code", "is_violation"]
     list_filter = ["kind", "clause_code"]
 
 
 @admin.register(DeductionNotice)
-class DeductionNoticeAdmin(_ReadOnly):
+class DeductionNoticeAdmin(ReadOnlyAdmin):
     list_display = ["employee", "clause_code", "period_date", "percent", "status", "decided_by"]
     list_filter = ["status", "clause_code"]
