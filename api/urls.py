@@ -3,10 +3,13 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from api.views import audit, auth, employees, instances, me, notifications, processes, tasks
 from api.views import benefits as benefit_views
+from api.views import documents as document_views
 from api.views import family as family_views
 from api.views import feedback as feedback_views
+from api.views import licences as licence_views
 from api.views import metrics as metrics_views
 from api.views import performance as performance_views
+from api.views import signals as signal_views
 from api.views import stories as story_views
 
 app_name = "api"
@@ -147,4 +150,14 @@ urlpatterns = [
     path("employees/<int:employee_id>/", employees.EmployeeDetailApi.as_view(), name="employee"),
     path("audit/access-log/", employees.AccessLogApi.as_view(), name="access-log"),
     # --- end employee records ---
+    # --- documents (form file fields), licence renewal, compliance signals ---
+    path("documents/", document_views.DocumentUploadApi.as_view(), name="documents"),
+    path(
+        "documents/<uuid:document_id>/",
+        document_views.DocumentDownloadApi.as_view(),
+        name="document",
+    ),
+    path("licences/", licence_views.LicenceListApi.as_view(), name="licences"),
+    path("signals/", signal_views.SignalApi.as_view(), name="signals"),
+    # --- end documents, licence renewal, compliance signals ---
 ]

@@ -137,7 +137,6 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: an anonymous caller gets 401 with a WWW-Authenticate header.
@@ -175,6 +174,10 @@ SPECTACULAR_SETTINGS = {
         "TaskStatusEnum": "workflows.models.HumanTask.Status",
         "IncidentStatusEnum": "workflows.models.Incident.Status",
         "FeedbackStatusEnum": "hr.models.FeedbackTicket.Status",
+        "CredentialKindEnum": "hr.models.Credential.Kind",
+        "CredentialStatusEnum": "hr.models.Credential.Status",
+        "SignalKindEnum": "hr.models.ComplianceSignal.Kind",
+        "SignalSeverityEnum": "hr.models.ComplianceSignal.Severity",
     },
 }
 
@@ -271,6 +274,12 @@ CAREFLOW = {
     "DELIVERY_REDISPATCH_AFTER_SECONDS": int(
         os.environ.get("CAREFLOW_DELIVERY_REDISPATCH_AFTER_SECONDS", "30")
     ),
+    # Uploaded documents: the types accepted at all (a form field narrows them with its
+    # `x-upload`) and the largest file.
+    "DOCUMENT_CONTENT_TYPES": ("application/pdf", "image/png", "image/jpeg"),
+    "DOCUMENT_MAX_BYTES": int(os.environ.get("CAREFLOW_DOCUMENT_MAX_BYTES", str(5 * 1024 * 1024))),
+    # The hour (UTC, Celery's clock) of the daily licence scan: 22:00 UTC is 06:00 in China.
+    "LICENCE_SCAN_HOUR": int(os.environ.get("CAREFLOW_LICENCE_SCAN_HOUR", "22")),
     # How committed side effects reach the task queue (workflows/outbox.py).
     "DISPATCHER": "workers.dispatch.celery_dispatcher",
 }
@@ -326,6 +335,11 @@ LOGGING = {
 }
 
 CELERY_BEAT_SCHEDULE = {
+    # Once a day: start a renewal for every credential 90 days from expiry (idempotent).
+    "scan-licence-renewals": {
+        "task": "workers.scan_licence_renewals",
+        "schedule": crontab(hour=CAREFLOW["LICENCE_SCAN_HOUR"], minute=0),
+    },
     "fire-due-timers": {
         "task": "workers.fire_due_timers",
         "schedule": CAREFLOW["TIMER_SWEEP_SECONDS"],
@@ -337,7 +351,8 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # --- family care and story wall (家庭关怀, 员工故事墙) ---
-# Uploaded files (story photos); served only through the API to the people allowed to see them.
+# Uploaded files (story photos, documents that forms refer to); served only through the API
+# to the people allowed to see them.
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", str(BASE_DIR / "media")))
 # A birthday reminder goes to the manager this many days before a consenting employee's
 # child's birthday (the daily scan catches up on the days in between if it missed a run).

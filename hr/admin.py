@@ -1,6 +1,16 @@
 from django.contrib import admin
 
-from hr.models import Employee, OrgUnit, RoleAssignment, SensitiveAccess
+from hr.models import (
+    ComplianceSignal,
+    Credential,
+    DeductionNotice,
+    DutyRestriction,
+    Employee,
+    OrgUnit,
+    RoleAssignment,
+    SensitiveAccess,
+)
+from workflows.admin import ReadOnlyAdmin
 
 
 @admin.register(OrgUnit)
@@ -44,3 +54,34 @@ class SensitiveAccessAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+# --- licence renewal and compliance signals ---------------------------------------------------
+
+
+@admin.register(Credential)
+class CredentialAdmin(admin.ModelAdmin):
+    """Clinic HR enters the credentials on file; renewals then replace them through the
+    licence_renewal process (the scan picks up new ones the next day)."""
+
+    list_display = ["employee", "kind", "number", "valid_until_date", "status", "replaces"]
+    list_filter = ["kind", "status"]
+    search_fields = ["number", "employee__employee_no", "employee__name"]
+    raw_id_fields = ["employee", "replaces"]
+
+
+@admin.register(DutyRestriction)
+class DutyRestrictionAdmin(ReadOnlyAdmin):
+    list_display = ["employee", "credential", "started_at", "cleared_at"]
+
+
+@admin.register(ComplianceSignal)
+class ComplianceSignalAdmin(ReadOnlyAdmin):
+    list_display = ["employee", "kind", "occurred_at", "source", "clause_code", "is_violation"]
+    list_filter = ["kind", "clause_code"]
+
+
+@admin.register(DeductionNotice)
+class DeductionNoticeAdmin(ReadOnlyAdmin):
+    list_display = ["employee", "clause_code", "period_date", "percent", "status", "decided_by"]
+    list_filter = ["status", "clause_code"]

@@ -209,6 +209,7 @@ class TrainingCourse(models.Model):
         POSITION_DUTIES = "position_duties", "Duties of the position 岗位职责"
         SPECIALTY = "specialty", "Specialty training 专科培训"
         REMEDIAL = "remedial", "Mandatory remedial training 强制培训"
+        COMPLIANCE = "compliance", "Mandatory compliance training 合规培训"
 
     code = models.SlugField(max_length=64, unique=True)
     name = models.CharField(max_length=200)
@@ -710,3 +711,187 @@ class SensitiveAccess(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("SensitiveAccess is append-only")
+
+
+# --- licence renewal 执业证书/资质到期提醒 (bpmn/licence_renewal.bpmn) -------------------------
+
+
+class CredentialRenewal(models.Model):
+    """The renewal of one credential. There is at most one per credential, ever: the daily
+    scan starts it when the credential is 90 days from expiry. The renewed credential is a new
+    `Credential` row that `replaces` this one."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open 办理中"
+        RENEWED = "renewed", "Renewed 已续期"
+
+    credential = models.OneToOneField(Credential, on_delete=models.CASCADE, related_name="renewal")
+    process_instance_id = models.BigIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    started_at = models.DateTimeField(auto_now_add=True)
+    renewed_at = models.DateTimeField(null=True, blank=True)
+    # The new document clinic HR accepted (see workflows.Document).
+    document = models.ForeignKey(
+        "workflows.Document", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"renewal of {self.credential_id}: {self.status}"
+
+
+class DutyRestriction(models.Model):
+    """The employee is not eligible for duty in the role a credential covers: it expired
+    without a renewal. Cleared (not deleted) when the renewal is accepted."""
+
+    employee = models.ForeignKey(
+        Employee, on_delete=models.CASCADE, related_name="duty_restrictions"
+    )
+    credential = models.ForeignKey(
+        Credential, on_delete=models.CASCADE, related_name="duty_restrictions"
+    )
+    reason = models.CharField(max_length=300)
+    started_at = models.DateTimeField()
+    cleared_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["started_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["credential"],
+                condition=Q(cleared_at__isnull=True),
+                name="one_open_restriction_per_credential",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.employee_id} not eligible ({self.credential_id})"
+
+
+# --- compliance signals 合规信号 (bpmn/compliance_deduction.bpmn) ------------------------------
+
+
+class ComplianceSignal(models.Model):
+    """An event about an employee from a system or a person whose job is to report it
+    (attendance system, patient survey, supervisor). Never from private chats or phones."""
+
+    class Kind(models.TextChoices):
+        ATTENDANCE_ANOMALY = "attendance_anomaly", "Attendance anomaly 考勤异常"
+        LATE_ARRIVAL = "late_arrival", "Late arrival 迟到"
+        PATIENT_COMPLAINT = "patient_complaint", "Patient complaint 患者投诉"
+        PATIENT_COMMENDATION = "patient_commendation", "Patient commendation 患者表扬"
+        PEER_REPORT = "peer_report", "Peer report 同事反映"
+
+    class Severity(models.TextChoices):
+        MINOR = "minor", "Minor 一般"
+        MAJOR = "major", "Major 严重"
+
+    employee = models.ForeignKey(
+        Employee, on_delete=models.CASCADE, related_name="compliance_signals"
+    )
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    severity = models.CharField(max_length=16, choices=Severity.choices, default=Severity.MINOR)
+    occurred_at = models.DateTimeField()
+    source = models.CharField(max_length=64, help_text="the sending system or reporter")
+    idempotency_key = models.CharField(max_length=128)
+    details = models.JSONField(default=dict, blank=True)
+    # Decided by the compliance_signal_clause DMN at intake; "" when not a violation.
+    clause_code = models.CharField(max_length=64, blank=True)
+    is_violation = models.BooleanField(default=False)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    received_at = models.DateTimeField(auto_now_add=True)
+    # The compliance_deduction instance this signal started (the third violation only).
+    deduction_instance_id = models.BigIntegerField(null=True, blank=True)
+    achievement = models.OneToOneField(
+        Achievement, null=True, blank=True, on_delete=models.SET_NULL, related_name="signal"
+    )
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "idempotency_key"], name="one_signal_per_source_key"
+            )
+        ]
+        indexes = [models.Index(fields=["employee", "clause_code", "occurred_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of {self.employee_id} at {self.occurred_at:%Y-%m-%d}"
+
+
+class AppraisalInput(models.Model):
+    """Points a signal adds to one indicator of the employee's monthly appraisal (e.g. a
+    patient commendation: service attitude +5). Applied when the month's scores arrive."""
+
+    employee = models.ForeignKey(
+        Employee, on_delete=models.CASCADE, related_name="appraisal_inputs"
+    )
+    period_date = models.DateField(help_text="first day of the month")
+    indicator_code = models.SlugField(max_length=64)
+    points = models.DecimalField(max_digits=5, decimal_places=2)
+    signal = models.OneToOneField(
+        ComplianceSignal, on_delete=models.CASCADE, related_name="appraisal_input"
+    )
+    applied_to = models.ForeignKey(
+        MonthlyAppraisal, null=True, blank=True, on_delete=models.SET_NULL, related_name="inputs"
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["employee", "period_date"])]
+
+    def __str__(self) -> str:
+        return f"{self.employee_id} {self.indicator_code} {self.points:+}"
+
+
+class DeductionNotice(models.Model):
+    """A performance deduction notice 绩效扣减通知 after the third violation of one clause
+    within 30 days. The supervisor confirms it (a negative `BonusRecord` for the month) or
+    rejects it with a reason (recorded, nothing deducted)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending 待确认"
+        CONFIRMED = "confirmed", "Confirmed 已确认"
+        REJECTED = "rejected", "Rejected 已驳回"
+
+    employee = models.ForeignKey(
+        Employee, on_delete=models.CASCADE, related_name="deduction_notices"
+    )
+    clause_code = models.CharField(max_length=64)
+    signals = models.ManyToManyField(ComplianceSignal, related_name="deduction_notices")
+    period_date = models.DateField(help_text="month of the third violation")
+    percent = models.DecimalField(max_digits=5, decimal_places=2)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    process_instance_id = models.BigIntegerField(unique=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    rejection_reason = models.TextField(blank=True)
+    deduction = models.OneToOneField(
+        BonusRecord, null=True, blank=True, on_delete=models.SET_NULL, related_name="notice"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"deduction {self.clause_code} of {self.employee_id}: {self.status}"
+
+
+class TrainingAssignment(models.Model):
+    """A course the employee must take by a due date (e.g. the mandatory training of a
+    policy clause they violated)."""
+
+    employee = models.ForeignKey(
+        Employee, on_delete=models.CASCADE, related_name="training_assignments"
+    )
+    course = models.ForeignKey(TrainingCourse, on_delete=models.PROTECT, related_name="+")
+    due_date = models.DateField()
+    reason = models.CharField(max_length=300)
+    process_instance_id = models.BigIntegerField(null=True, blank=True)
+    assigned_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["due_date"]
+
+    def __str__(self) -> str:
+        return f"{self.employee_id} must take {self.course_id} by {self.due_date}"

@@ -3,7 +3,8 @@
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q, QuerySet
 
-from hr.models import Employee, OrgUnit, RoleAssignment, SensitiveAccess
+from hr.models import DutyRestriction, Employee, OrgUnit, RoleAssignment, SensitiveAccess
+from workflows.exceptions import InvalidInput
 
 Role = RoleAssignment.Role
 
@@ -110,3 +111,37 @@ def access_log_visible_to(user: AbstractBaseUser) -> QuerySet[SensitiveAccess]:
     for path in scope_paths(user, (Role.AUDITOR,)):
         visible |= Q(employee__org_unit__path__startswith=path)
     return rows.filter(visible)
+
+
+def open_duty_restrictions(employee: Employee) -> QuerySet[DutyRestriction]:
+    """Roles the employee may not work in now: credentials that expired unrenewed."""
+    return employee.duty_restrictions.filter(cleared_at__isnull=True).select_related("credential")
+
+
+# Roles whose holders see the HR records (credentials, signals) of their unit's subtree.
+HR_SCOPING_ROLES = (Role.SUPERVISOR, Role.CLINIC_HR, Role.GROUP_HR, Role.AUDITOR)
+
+
+def hr_records_visible_to(user: AbstractBaseUser) -> QuerySet[Employee]:
+    """Employees whose HR records (credentials, signals) `user` may read: themselves, and
+    everyone in the subtree of a unit where they are supervisor, clinic HR, group HR or
+    auditor. (Their employee records and private fields: `employees_visible_to`.)"""
+    if user.is_superuser:
+        return Employee.objects.all()
+    visible = Q(user=user)
+    for path in scope_paths(user, HR_SCOPING_ROLES):
+        visible |= Q(org_unit__path__startswith=path)
+    return Employee.objects.filter(visible)
+
+
+def active_employee(employee_no: str) -> Employee:
+    """The active employee with this number, with the unit and manager the checks read;
+    InvalidInput naming `employee_no` when there is none."""
+    employee = (
+        Employee.objects.select_related("org_unit", "manager")
+        .filter(employee_no=employee_no, is_active=True)
+        .first()
+    )
+    if employee is None:
+        raise InvalidInput([{"field": "employee_no", "message": "no such employee"}])
+    return employee

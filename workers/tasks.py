@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from hr.services import family, stories
+from hr.services import licences as licence_services
 from workflows import notifications, services
 
 
@@ -45,3 +46,10 @@ def story_monthly_award() -> int | None:
     """Monthly (beat, on the 1st): open last month's story award round, once."""
     award = stories.story_monthly_award_start()
     return award.pk if award is not None else None
+
+
+@shared_task(name="workers.scan_licence_renewals")
+def scan_licence_renewals() -> int:
+    """Daily (beat): start a renewal for every credential 90 days from expiry; credentials
+    that have one already are left alone, so a second run the same day starts nothing."""
+    return len(licence_services.licence_renewal_scan())

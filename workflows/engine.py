@@ -534,6 +534,20 @@ def _parse_timer_value(value: Any) -> datetime | None:
     return parsed.astimezone(UTC)
 
 
+@dataclass
+class _DecisionWorkflow:
+    script_engine: PythonScriptEngine
+
+
+@dataclass
+class _DecisionTask:
+    """What a decision table needs of a task, for `Engine.decide` outside a workflow."""
+
+    data: dict[str, Any]
+    workflow: _DecisionWorkflow
+    task_spec: Any
+
+
 class Engine:
     """Facade over SpiffWorkflow. One per process; thread-safe spec cache."""
 
@@ -756,6 +770,34 @@ class Engine:
 
     def cancel(self, workflow: BpmnWorkflow) -> None:
         workflow.cancel()
+
+    def decide(self, bundle: ParsedBundle, element_id: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Evaluate the decision table of the business rule task `element_id` against `data`,
+        outside any instance: e.g. to classify an event before deciding to start a process.
+        The table is the one deployed with the bundle, run in the same sandbox."""
+        spec = next(
+            (
+                ts
+                for process_spec in [bundle.spec, *bundle.subprocess_specs.values()]
+                for ts in process_spec.task_specs.values()
+                if isinstance(ts, BusinessRuleTaskMixin) and ts.bpmn_id == element_id
+            ),
+            None,
+        )
+        if spec is None:
+            raise EngineStepFailed(
+                f"{bundle.process_id} has no business rule task {element_id!r}",
+                element_id=element_id,
+            )
+        # The table reads only `task.data` and `task.workflow.script_engine`.
+        workflow = _DecisionWorkflow(self._script_engine())
+        task = _DecisionTask(dict(data), workflow, spec)
+        try:
+            return spec.dmnEngine.result(task)
+        except Exception as exc:  # noqa: BLE001 - a bad rule or input raises anything
+            raise EngineStepFailed(
+                f"decision {element_id!r} failed: {exc}", element_id=element_id
+            ) from exc
 
     def is_user_task_ready(self, workflow: BpmnWorkflow, task_id: UUID) -> bool:
         task = workflow.get_task_from_id(task_id)

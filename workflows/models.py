@@ -1,10 +1,12 @@
 import hashlib
 import json
+import uuid
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from hr.models import Employee, OrgUnit
 
@@ -460,3 +462,36 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} to {self.target}: {self.status}"
+
+
+# --- documents: files that forms refer to by id (licence renewal and others) -----------------
+
+
+def _document_path(document: "Document", filename: str) -> str:
+    # The stored name is the document's id, never the uploader's file name.
+    return f"documents/{document.created_at:%Y/%m}/{document.pk}"
+
+
+class Document(models.Model):
+    """An uploaded file (PDF, PNG, JPEG) that a form field with `x-upload` refers to by id.
+
+    Whoever uploaded it may read it; so may everyone who sees a process instance whose form
+    data referred to it (linked when the form was submitted)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    file = models.FileField(upload_to=_document_path, max_length=255)
+    name = models.CharField(max_length=255, help_text="file name given by the uploader")
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="documents"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    instances = models.ManyToManyField(ProcessInstance, blank=True, related_name="documents")
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.pk})"

@@ -70,6 +70,24 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "{employee}的执业证书将于{expiry_date}到期，请及时办理延续注册。\n"
         "{employee}'s practising licence expires on {expiry_date}; please renew it.",
     ),
+    "credential_renewal_due": (
+        "证书即将到期：{credential} / Credential expiring: {credential}",
+        "{employee}的{credential}（编号{number}）将于{expiry_date}到期，请上传新证书办理续期。\n"
+        "{employee}'s {credential} (no. {number}) expires on {expiry_date}; "
+        "please upload the renewed document.",
+    ),
+    "credential_renewal_escalated": (
+        "证书续期预警：{credential} / Renewal overdue: {credential}",
+        "{employee}的{credential}（编号{number}）将于{expiry_date}到期，距到期不足{days}天仍未完成续期，"
+        "请跟进。\n{employee}'s {credential} (no. {number}) expires on {expiry_date}, "
+        "{days} days from now, and is still not renewed; please follow up.",
+    ),
+    "credential_expired": (
+        "证书已过期，暂停相应岗位：{credential} / Credential expired: {credential}",
+        "{employee}的{credential}（编号{number}）已于{expiry_date}到期，续期前不得从事相应岗位工作。\n"
+        "{employee}'s {credential} (no. {number}) expired on {expiry_date}: not eligible for "
+        "duty in that role until it is renewed.",
+    ),
     # Free text from the diagram: `title` and `body` parameters.
     "message": ("{title}", "{body}"),
 }

@@ -9,7 +9,7 @@ from django.db.models import Q, QuerySet
 from hr.models import RoleAssignment
 from hr.selectors import scope_paths
 from workflows.engine import engine
-from workflows.models import HumanTask, Notification, ProcessInstance, WorkflowEvent
+from workflows.models import Document, HumanTask, Notification, ProcessInstance, WorkflowEvent
 from workflows.services import version_bundle
 
 
@@ -170,3 +170,15 @@ def notification_list(
 
 def notification_unread_count(user: AbstractBaseUser) -> int:
     return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+
+
+def document_visible_to(user: AbstractBaseUser, document_id) -> Document | None:
+    """The document, if `user` uploaded it or may see a process instance that refers to it."""
+    document = Document.objects.filter(pk=document_id).first()
+    if document is None:
+        return None
+    if user.is_superuser or document.uploaded_by_id == user.pk:
+        return document
+    if instances_visible_to(user).filter(documents=document).exists():
+        return document
+    return None

@@ -28,7 +28,15 @@ from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError
 
 from hr.models import Employee, OrgUnit
-from workflows import assignment, notifications, outbox, registry, scripting, sensitive
+from workflows import (
+    assignment,
+    documents,
+    notifications,
+    outbox,
+    registry,
+    scripting,
+    sensitive,
+)
 from workflows.engine import (
     SERIALIZER_VERSION,
     BundleInvalid,
@@ -802,14 +810,28 @@ def instance_start(
     reserved = scripting.RESERVED_NAMES & set(data)
     if reserved:
         raise InvalidInput([{"field": k, "message": "reserved name"} for k in sorted(reserved)])
-    return _start(
-        version,
-        started_by=started_by,
-        subject=subject,
-        org_unit=org_unit,
-        data=data,
-        business_key=business_key,
-    )
+    with transaction.atomic():
+        attached = documents.form_documents_check(start_form, data, started_by)
+        instance = _start(
+            version,
+            started_by=started_by,
+            subject=subject,
+            org_unit=org_unit,
+            data=data,
+            business_key=business_key,
+        )
+        documents.documents_link(attached, instance)
+    return instance
+
+
+def decision_evaluate(*, process_key: str, element_id: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Evaluate the decision table of a business rule task of the latest deployed version of
+    a process, without starting it (NotFound when the process is not deployed)."""
+    version = _latest_version(process_key)
+    try:
+        return engine.decide(version_bundle(version), element_id, data)
+    except EngineStepFailed as exc:
+        raise Conflict(f"{process_key}: {exc}") from None
 
 
 # --- human tasks -----------------------------------------------------------------------------
@@ -935,6 +957,7 @@ def task_complete(
         validate_form_data(form, data)
         data = sensitive.seal(form, data)
         _check_may_work(row, user)
+        attached = documents.form_documents_check(form, data, user)
         if instance.status not in (Status.RUNNING, Status.WAITING, Status.ERROR):
             raise Conflict(f"instance {instance.pk} is {instance.status}")
         workflow = engine.load(
@@ -964,6 +987,7 @@ def task_complete(
             except TaskNotReady as exc:
                 raise Conflict(str(exc)) from None
         _save(instance, workflow, history, failure=failure)
+        documents.documents_link(attached, instance)
     return row
 
 

@@ -11,9 +11,9 @@ from rest_framework.views import APIView
 from api.permissions import HasAnyRole
 from api.serializers import StrictInput
 from hr.models import Employee, RoleAssignment
-from hr.selectors import has_role, holds_role_over
+from hr.selectors import active_employee, has_role, holds_role_over
 from hr.services import performance as performance_services
-from workflows.exceptions import InvalidInput, NotAllowed
+from workflows.exceptions import NotAllowed
 
 Role = RoleAssignment.Role
 PERIOD_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
@@ -81,13 +81,7 @@ class AppraisalCreateApi(APIView):
         payload = self.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         params = payload.validated_data
-        employee = (
-            Employee.objects.select_related("org_unit", "manager")
-            .filter(employee_no=params["employee_no"], is_active=True)
-            .first()
-        )
-        if employee is None:
-            raise InvalidInput([{"field": "employee_no", "message": "no such employee"}])
+        employee = active_employee(params["employee_no"])
         if not _may_appraise(request.user, employee):
             raise NotAllowed("you may not appraise this employee")
         outcome = performance_services.appraisal_record(

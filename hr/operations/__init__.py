@@ -3,8 +3,10 @@ process area)."""
 
 from hr.operations import (  # noqa: F401 - imported for their registrations
     benefits,
+    compliance,
     family,
     feedback,
+    licences,
     offboarding,
     onboarding,
     performance,

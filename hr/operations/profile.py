@@ -3,6 +3,7 @@
 from typing import Any
 
 from hr.models import Employee
+from hr.selectors import open_duty_restrictions
 from workflows.registry import OperationContext, operation
 
 
@@ -19,4 +20,6 @@ def employee_profile(ctx: OperationContext, employee_id: int | None = None) -> d
         "position": employee.position,
         "org_unit_id": employee.org_unit_id,
         "hire_date": employee.hire_date.isoformat() if employee.hire_date else None,
+        # Roles the employee may not work in: credentials that expired unrenewed.
+        "duty_restrictions": [r.credential.kind for r in open_duty_restrictions(employee)],
     }

@@ -2,8 +2,10 @@
 
 from hr.seed import (
     benefits,
+    compliance,
     family,
     feedback,
+    licences,
     offboarding,
     onboarding,
     performance,
@@ -11,7 +13,18 @@ from hr.seed import (
     stories,
 )
 
-AREAS = [onboarding, promotion, performance, benefits, feedback, offboarding, family, stories]
+AREAS = [
+    onboarding,
+    promotion,
+    performance,
+    benefits,
+    feedback,
+    offboarding,
+    family,
+    stories,
+    licences,
+    compliance,
+]
 
 
 def seed_all() -> None:

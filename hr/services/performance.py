@@ -7,6 +7,9 @@ teamwork 30 %, efficiency 50 %; nurse service attitude 30 %, nursing quality 40 
 discipline 30 %). `appraisal_record` stores the weighted total and its rating and then
 applies the monthly rules at once, in the same transaction:
 
+- points that compliance signals added to an indicator of the month (`AppraisalInput`, e.g. a
+  patient commendation: service attitude +5; see hr.services.compliance) are added to that
+  score, capped at 100;
 - rating: excellent from 90, good from 75, pass from 60, fail under 60 (`rating_for`);
 - a total under 60 enrols the employee in mandatory remedial training 强制培训: an instance
   of the `performance_remedial_training` process (one at a time);
@@ -33,6 +36,7 @@ from django.utils import timezone
 
 from hr.models import (
     AppraisalIndicator,
+    AppraisalInput,
     BonusRecord,
     Employee,
     MonthlyAppraisal,
@@ -93,7 +97,7 @@ def _months_back(period_date: dt.date, count: int) -> list[dt.date]:
 
 
 def _weighted_total(
-    employee: Employee, scores: dict[str, Any]
+    employee: Employee, scores: dict[str, Any], extra: dict[str, Decimal] | None = None
 ) -> tuple[Decimal, dict[str, Decimal]]:
     indicators = list(AppraisalIndicator.objects.filter(role_family=employee.role_family))
     if not indicators:
@@ -132,6 +136,9 @@ def _weighted_total(
         clean[indicator.code] = value
     if errors:
         raise InvalidInput(errors, "the scores do not match the appraisal indicators")
+    for code, points in (extra or {}).items():
+        if code in clean:
+            clean[code] = min(Decimal(100), clean[code] + points)
     total = sum(clean[i.code] * i.weight_percent for i in indicators) / Decimal(100)
     return total.quantize(CENT, rounding=ROUND_HALF_UP), clean
 
@@ -199,8 +206,7 @@ def appraisal_record(
     period_date = period_date.replace(day=1)
     if period_date > timezone.localdate().replace(day=1):
         raise InvalidInput([{"field": "period", "message": "the month has not started yet"}])
-    total, clean = _weighted_total(employee, scores)
-    rating = rating_for(total)
+    _weighted_total(employee, scores)  # refuse bad scores before taking any lock
     label = period_label(period_date)
     with transaction.atomic():
         # One employee's months are recorded one at a time, so the streak rules of two
@@ -208,6 +214,18 @@ def appraisal_record(
         Employee.objects.select_for_update().filter(pk=employee.pk).first()
         if MonthlyAppraisal.objects.filter(employee=employee, period_date=period_date).exists():
             raise Conflict(f"{employee.employee_no} already has an appraisal for {label}")
+        # Points from compliance signals (a patient commendation: service attitude +5) are
+        # added to their indicator, capped at 100.
+        inputs = list(
+            AppraisalInput.objects.filter(
+                employee=employee, period_date=period_date, applied_to__isnull=True
+            )
+        )
+        extra: dict[str, Decimal] = {}
+        for item in inputs:
+            extra[item.indicator_code] = extra.get(item.indicator_code, Decimal(0)) + item.points
+        total, clean = _weighted_total(employee, scores, extra)
+        rating = rating_for(total)
         appraisal = MonthlyAppraisal.objects.create(
             employee=employee,
             period_date=period_date,
@@ -215,6 +233,9 @@ def appraisal_record(
             total=total,
             rating=rating,
         )
+        AppraisalInput.objects.filter(
+            pk__in=[i.pk for i in inputs if i.indicator_code in clean]
+        ).update(applied_to=appraisal)
         remedial = None
         if total < PASS_FROM and not _is_active(REMEDIAL_PROCESS, employee):
             remedial = _start(

@@ -197,6 +197,26 @@ def requests_for(i: int, t: int, v: int, incident: int, note: int, e: int):
             ("/api/v1/appraisals/close-month", {"period": "2020-01"}, "json"),
             [401, 403, 403, 403, 200, 403, 403],
         ),
+        ("documents", "post"): (
+            ("/api/v1/documents/", {}, "multipart"),
+            [401, 400, 400, 400, 400, 400, 400],
+        ),
+        ("document", "get"): (
+            ("/api/v1/documents/00000000-0000-4000-8000-000000000000/", None, None),
+            [401, 404, 404, 404, 404, 404, 404],
+        ),
+        ("licences", "get"): (
+            ("/api/v1/licences/", None, None),
+            [401, 200, 200, 200, 200, 200, 200],
+        ),
+        ("signals", "get"): (
+            ("/api/v1/signals/", None, None),
+            [401, 200, 200, 200, 200, 200, 200],
+        ),
+        ("signals", "post"): (
+            ("/api/v1/signals/", {}, "json"),
+            [401, 403, 400, 400, 400, 403, 403],
+        ),
         ("metrics-turnover", "get"): (
             ("/api/v1/metrics/turnover/?from=2026-01-01&to=2026-01-31", None, None),
             [401, 403, 403, 200, 200, 403, 200],

@@ -1,0 +1,333 @@
+"""Domain services of compliance signals 合规信号.
+
+Other systems (attendance, patient survey) and people whose job it is (supervisors, HR) report
+events about an employee at `POST /api/v1/signals/`: attendance anomaly, late arrival,
+patient complaint, patient commendation, peer report. We do not read private chats or phone
+usage: signals come only from systems and reports made for that purpose.
+
+`signal_record` stores a signal once per (source, idempotency key) and, in the same
+transaction, under a lock on the employee:
+
+- maps it to the policy clause it concerns with the `compliance_signal_clause` DMN, deployed
+  with the `compliance_deduction` process (so process owners change the mapping by deploying);
+- a violation that is exactly the THIRD of its clause within 30 days (rolling: the signals of
+  that clause that occurred from 30 days before this one up to it, this one included) starts
+  the `compliance_deduction` process: a deduction notice for the supervisor and the clause's
+  mandatory training. The fourth and later within the window start nothing more (the process
+  already runs for that cluster); different clauses never add up;
+- a patient commendation becomes an `Achievement` the promotion requirements count and, when
+  the DMN names an indicator of the employee's role family, an `AppraisalInput` that adds its
+  points to that indicator of the month's appraisal (applied when the scores arrive).
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from hr.models import (
+    Achievement,
+    AppraisalInput,
+    BonusRecord,
+    ComplianceSignal,
+    DeductionNotice,
+    Employee,
+    TrainingAssignment,
+    TrainingCourse,
+)
+from workflows import services as workflow_services
+from workflows.exceptions import Conflict, InvalidInput, NotFound
+from workflows.models import HumanTask, ProcessInstance
+
+# The third violation of one clause within 30 days starts the deduction process.
+VIOLATIONS_TO_ACT = 3
+WINDOW_DAYS = 30
+DEDUCTION_PROCESS = "compliance_deduction"
+CLASSIFY_ELEMENT = "classify_signal"
+CONFIRM_ELEMENT = "confirm_deduction_notice"
+EFFECT_VIOLATION = "violation"
+EFFECT_COMMENDATION = "commendation"
+
+
+@dataclass(frozen=True)
+class SignalIntake:
+    """A recorded signal and what the intake did about it."""
+
+    signal: ComplianceSignal
+    is_new: bool
+    violations_in_window: int | None
+    deduction: ProcessInstance | None
+
+
+def _signal_facts(*, employee: Employee, kind: str, severity: str) -> dict[str, Any]:
+    return {"kind": kind, "severity": severity, "role_family": employee.role_family}
+
+
+def signal_classify(*, employee: Employee, kind: str, severity: str) -> dict[str, Any]:
+    """What the deployed `compliance_signal_clause` table says about a signal: effect,
+    clause_code, appraisal_indicator, appraisal_points."""
+    try:
+        decided = workflow_services.decision_evaluate(
+            process_key=DEDUCTION_PROCESS,
+            element_id=CLASSIFY_ELEMENT,
+            data={"signal": _signal_facts(employee=employee, kind=kind, severity=severity)},
+        )
+    except NotFound:
+        raise Conflict(
+            f"the {DEDUCTION_PROCESS!r} process (with the signal-to-clause table) is not "
+            "deployed, so signals cannot be mapped; nothing was recorded"
+        ) from None
+    return {
+        "effect": decided.get("effect") or "none",
+        "clause_code": decided.get("clause_code") or "",
+        "appraisal_indicator": decided.get("appraisal_indicator") or "",
+        "appraisal_points": Decimal(str(decided.get("appraisal_points") or 0)),
+    }
+
+
+def violations_in_window(signal: ComplianceSignal) -> list[ComplianceSignal]:
+    """The violations of the signal's clause by the same employee that occurred in the 30
+    days up to it (both ends included), oldest first."""
+    return list(
+        ComplianceSignal.objects.filter(
+            employee_id=signal.employee_id,
+            clause_code=signal.clause_code,
+            is_violation=True,
+            occurred_at__gte=signal.occurred_at - dt.timedelta(days=WINDOW_DAYS),
+            occurred_at__lte=signal.occurred_at,
+        ).order_by("occurred_at", "pk")
+    )
+
+
+def _same_signal(existing: ComplianceSignal, fields: dict[str, Any]) -> bool:
+    return all(getattr(existing, name) == value for name, value in fields.items())
+
+
+def _month(moment: dt.datetime) -> dt.date:
+    return timezone.localdate(moment).replace(day=1)
+
+
+def signal_record(
+    *,
+    employee: Employee,
+    kind: str,
+    severity: str,
+    occurred_at: dt.datetime,
+    source: str,
+    idempotency_key: str,
+    details: dict[str, Any],
+    recorded_by: AbstractBaseUser | None,
+) -> SignalIntake:
+    """Record a signal (once per source and idempotency key) and apply the rules above. The
+    same key again with the same content answers the recorded signal; with other content it
+    is a Conflict."""
+    if occurred_at > timezone.now():
+        raise InvalidInput([{"field": "occurred_at", "message": "is in the future"}])
+    fields = {
+        "employee_id": employee.pk,
+        "kind": kind,
+        "severity": severity,
+        "occurred_at": occurred_at,
+        "details": details,
+    }
+    with transaction.atomic():
+        # One employee's signals are counted one at a time, so two arriving together each
+        # see the other and exactly one of them is the third.
+        Employee.objects.select_for_update().filter(pk=employee.pk).first()
+        existing = ComplianceSignal.objects.filter(
+            source=source, idempotency_key=idempotency_key
+        ).first()
+        if existing is not None:
+            if not _same_signal(existing, fields):
+                raise Conflict(
+                    f"idempotency key {idempotency_key!r} of {source!r} was already used "
+                    "for a different signal"
+                )
+            count = len(violations_in_window(existing)) if existing.is_violation else None
+            deduction = (
+                ProcessInstance.objects.filter(pk=existing.deduction_instance_id).first()
+                if existing.deduction_instance_id
+                else None
+            )
+            return SignalIntake(existing, False, count, deduction)
+        decided = signal_classify(employee=employee, kind=kind, severity=severity)
+        is_violation = decided["effect"] == EFFECT_VIOLATION and bool(decided["clause_code"])
+        try:
+            with transaction.atomic():
+                signal = ComplianceSignal.objects.create(
+                    **fields,
+                    source=source,
+                    idempotency_key=idempotency_key,
+                    clause_code=decided["clause_code"] if is_violation else "",
+                    is_violation=is_violation,
+                    recorded_by=recorded_by,
+                )
+        except IntegrityError:
+            # The same key arrived for another employee at the same moment.
+            raise Conflict(
+                f"idempotency key {idempotency_key!r} of {source!r} was already used"
+            ) from None
+        if decided["effect"] == EFFECT_COMMENDATION:
+            _record_commendation(signal, decided)
+        count, deduction = None, None
+        if is_violation:
+            count = len(violations_in_window(signal))
+            if count == VIOLATIONS_TO_ACT:
+                deduction = _start_deduction(signal, recorded_by)
+    return SignalIntake(signal, True, count, deduction)
+
+
+def _record_commendation(signal: ComplianceSignal, decided: dict[str, Any]) -> None:
+    signal.achievement = Achievement.objects.create(
+        employee_id=signal.employee_id,
+        kind=Achievement.Kind.PATIENT_COMMENDATION,
+        achieved_date=timezone.localdate(signal.occurred_at),
+        note=f"signal {signal.pk} from {signal.source}"[:500],
+    )
+    signal.save(update_fields=["achievement"])
+    if decided["appraisal_indicator"] and decided["appraisal_points"]:
+        AppraisalInput.objects.create(
+            employee_id=signal.employee_id,
+            period_date=_month(signal.occurred_at),
+            indicator_code=decided["appraisal_indicator"],
+            points=decided["appraisal_points"],
+            signal=signal,
+        )
+
+
+def _start_deduction(
+    signal: ComplianceSignal, started_by: AbstractBaseUser | None
+) -> ProcessInstance:
+    try:
+        instance = workflow_services.instance_start(
+            process_key=DEDUCTION_PROCESS,
+            started_by=started_by,
+            subject=signal.employee,
+            data={"signal_id": signal.pk},
+            business_key=f"compliance-{signal.clause_code}-{signal.pk}",
+        )
+    except NotFound:
+        raise Conflict(f"the {DEDUCTION_PROCESS!r} process is not deployed") from None
+    signal.deduction_instance_id = instance.pk
+    signal.save(update_fields=["deduction_instance_id"])
+    return instance
+
+
+# --- what the compliance_deduction process calls --------------------------------------------
+
+
+def _signal(signal_id: int) -> ComplianceSignal:
+    signal = ComplianceSignal.objects.select_related("employee").filter(pk=signal_id).first()
+    if signal is None:
+        raise NotFound(f"signal {signal_id} does not exist")
+    return signal
+
+
+def signal_load(*, signal_id: int, employee_id: int | None) -> dict[str, Any]:
+    """The signal as the deduction process sees it: the DMN inputs and the violations of its
+    clause counted in the 30-day window."""
+    signal = _signal(signal_id)
+    if signal.employee_id != employee_id:
+        raise InvalidInput([{"field": "signal_id", "message": "is about another employee"}])
+    if not signal.is_violation:
+        raise InvalidInput([{"field": "signal_id", "message": "is not a violation"}])
+    counted = violations_in_window(signal)
+    return {
+        **_signal_facts(employee=signal.employee, kind=signal.kind, severity=signal.severity),
+        "id": signal.pk,
+        "occurred_at": signal.occurred_at.isoformat(),
+        "source": signal.source,
+        "counted_signal_ids": [s.pk for s in counted],
+    }
+
+
+def deduction_notice_open(
+    *, signal_id: int, clause_code: str, percent: float, instance_id: int | None
+) -> DeductionNotice:
+    """A pending deduction notice for the month of the third violation (one per instance)."""
+    signal = _signal(signal_id)
+    if clause_code != signal.clause_code:
+        raise InvalidInput(
+            [{"field": "clause_code", "message": f"the signal concerns {signal.clause_code!r}"}]
+        )
+    with transaction.atomic():
+        notice, created = DeductionNotice.objects.get_or_create(
+            process_instance_id=instance_id,
+            defaults={
+                "employee_id": signal.employee_id,
+                "clause_code": clause_code,
+                "period_date": _month(signal.occurred_at),
+                "percent": Decimal(str(percent)),
+            },
+        )
+        if created:
+            notice.signals.set(violations_in_window(signal))
+    return notice
+
+
+def _decider(instance_id: int | None) -> AbstractBaseUser | None:
+    task = (
+        HumanTask.objects.filter(
+            instance_id=instance_id,
+            element_id=CONFIRM_ELEMENT,
+            status=HumanTask.Status.COMPLETED,
+        )
+        .select_related("completed_by")
+        .order_by("-completed_at")
+        .first()
+    )
+    return task.completed_by if task else None
+
+
+def deduction_notice_decide(
+    *, notice_id: int, decision: str, reason: str, instance_id: int | None
+) -> DeductionNotice:
+    """The supervisor confirmed (a negative bonus record for the month) or rejected (the
+    reason is kept, nothing deducted) the notice."""
+    if decision not in ("confirm", "reject"):
+        raise InvalidInput([{"field": "decision", "message": "must be confirm or reject"}])
+    with transaction.atomic():
+        notice = DeductionNotice.objects.select_for_update().get(pk=notice_id)
+        if notice.status != DeductionNotice.Status.PENDING:
+            raise Conflict(f"deduction notice {notice_id} is already {notice.status}")
+        notice.decided_by = _decider(instance_id)
+        notice.decided_at = timezone.now()
+        if decision == "confirm":
+            notice.status = DeductionNotice.Status.CONFIRMED
+            notice.deduction = BonusRecord.objects.create(
+                employee_id=notice.employee_id,
+                period_date=notice.period_date,
+                percent=-notice.percent,
+                reason=f"Performance deduction 绩效扣减 #{notice.pk}: {notice.clause_code}",
+            )
+        else:
+            notice.status = DeductionNotice.Status.REJECTED
+            notice.rejection_reason = reason
+        notice.save()
+    return notice
+
+
+def training_assign(
+    *, employee_id: int, course_code: str, due_days: int, notice_id: int, instance_id: int | None
+) -> TrainingAssignment:
+    """Enrol the employee in the clause's mandatory course, due in `due_days` days."""
+    course = TrainingCourse.objects.filter(code=course_code).first()
+    if course is None:
+        raise NotFound(f"the catalogue has no course {course_code!r}")
+    notice = DeductionNotice.objects.get(pk=notice_id)
+    with transaction.atomic():
+        assignment, _ = TrainingAssignment.objects.get_or_create(
+            employee_id=employee_id,
+            course=course,
+            process_instance_id=instance_id,
+            defaults={
+                "due_date": timezone.localdate() + dt.timedelta(days=due_days),
+                "reason": f"Third violation of {notice.clause_code} in {WINDOW_DAYS} days "
+                f"{WINDOW_DAYS}天内第三次违反{notice.clause_code}",
+            },
+        )
+    return assignment
