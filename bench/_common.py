@@ -9,6 +9,7 @@ redis://127.0.0.1:6379/14). Each script uses its own database named after the ba
 
 from __future__ import annotations
 
+import base64
 import os
 import platform
 import statistics
@@ -28,6 +29,8 @@ BASE_DATABASE_URL = os.environ.get(
 )
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 SECRET_KEY = "careflow-bench-not-a-real-secret-0123456789abcdef"
+# A field-encryption key of the benchmarks' own (32 bytes of base64), never the public dev key.
+BENCH_FIELD_KEYS = "bench1:" + base64.b64encode(b"careflow-bench-field-key-32bytes").decode()
 
 
 def database_url(suffix: str) -> str:
@@ -45,6 +48,8 @@ def server_env(db_url: str) -> dict[str, str]:
             "DATABASE_URL": db_url,
             "DEBUG": "false",
             "SECRET_KEY": SECRET_KEY,
+            # A key of the benchmark's own, so the servers encrypt as production ones do.
+            "CAREFLOW_FIELD_KEYS": BENCH_FIELD_KEYS,
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "DB_CONN_MAX_AGE": "600",
             "CELERY_BROKER_URL": REDIS_URL,
