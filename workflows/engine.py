@@ -100,6 +100,9 @@ class UserTaskInfo:
     form: str
     ui_form: str
     file: str
+    # The four-eyes rule: the one who started the instance may not work this task
+    # (extension property notByInitiator="true").
+    not_by_initiator: bool = False
 
 
 @dataclass
@@ -141,7 +144,13 @@ class ParsedBundle:
             "start_lane": self.start_lane,
             "start_messages": self.start_messages,
             "user_tasks": {
-                k: {"name": v.name, "lane": v.lane, "form": v.form, "ui_form": v.ui_form}
+                k: {
+                    "name": v.name,
+                    "lane": v.lane,
+                    "form": v.form,
+                    "ui_form": v.ui_form,
+                    "not_by_initiator": v.not_by_initiator,
+                }
                 for k, v in self.user_tasks.items()
             },
         }
@@ -323,6 +332,7 @@ def _collect(bundle: ParsedBundle, process_spec: Any) -> None:
                 form=props.get("formJsonSchemaFilename", ""),
                 ui_form=props.get("formUiSchemaFilename", ""),
                 file=file,
+                not_by_initiator=props.get("notByInitiator", "").strip().lower() == "true",
             )
         if isinstance(ts, StartEvent) and process_spec is bundle.spec:
             bundle.start_form = bundle.start_form or props.get("formJsonSchemaFilename", "")

@@ -837,7 +837,24 @@ def decision_evaluate(*, process_key: str, element_id: str, data: dict[str, Any]
 # --- human tasks -----------------------------------------------------------------------------
 
 
-def _check_may_work(row: HumanTask, user: AbstractBaseUser) -> None:
+def _check_four_eyes(instance: ProcessInstance, row: HumanTask, user: AbstractBaseUser) -> None:
+    """A task marked notByInitiator is not for the one who started the instance (an approval
+    of one's own request)."""
+    if instance.started_by_id is None or instance.started_by_id != user.pk:
+        return
+    task_info = instance.version.summary.get("user_tasks", {}).get(row.element_id, {})
+    if task_info.get("not_by_initiator"):
+        raise NotAllowed(
+            f"task {row.pk} needs someone other than the one who started the process"
+            " (four-eyes rule)"
+        )
+
+
+def _check_may_work(
+    row: HumanTask, user: AbstractBaseUser, instance: ProcessInstance | None = None
+) -> None:
+    if instance is not None:
+        _check_four_eyes(instance, row, user)
     if row.assignee_id is not None:
         if row.assignee_id != user.pk:
             raise Conflict(f"task {row.pk} is claimed by someone else")
@@ -884,7 +901,7 @@ def task_claim(*, human_task_id: int, user: AbstractBaseUser) -> HumanTask:
     """Take a task so nobody else works it."""
     with transaction.atomic():
         instance, row = _locked_open_task(human_task_id)
-        _check_may_work(row, user)
+        _check_may_work(row, user, instance)
         if row.assignee_id == user.pk:
             return row
         row.assignee = user
@@ -919,7 +936,8 @@ def task_delegate(
         raise InvalidInput([{"field": "to_user", "message": "user is not active"}])
     with transaction.atomic():
         instance, row = _locked_open_task(human_task_id)
-        _check_may_work(row, user)
+        _check_may_work(row, user, instance)
+        _check_four_eyes(instance, row, to_user)
         row.assignee = to_user
         row.claimed_at = timezone.now()
         row.save(update_fields=["assignee", "claimed_at"])
@@ -956,7 +974,7 @@ def task_complete(
         form = _form(instance.version, row.form)
         validate_form_data(form, data)
         data = sensitive.seal(form, data)
-        _check_may_work(row, user)
+        _check_may_work(row, user, instance)
         attached = documents.form_documents_check(form, data, user)
         if instance.status not in (Status.RUNNING, Status.WAITING, Status.ERROR):
             raise Conflict(f"instance {instance.pk} is {instance.status}")

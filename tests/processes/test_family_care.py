@@ -13,8 +13,9 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from hr.models import CareGift, FamilyBirthdayReminder, FamilyMember
+from hr.models import CareGift, FamilyBirthdayReminder, FamilyMember, RoleAssignment
 from hr.services import family
+from tests.factories import RoleAssignmentFactory, UserFactory
 from tests.processes.conftest import api, complete, deploy_shipped, open_tasks
 from workflows import services
 from workflows.models import HumanTask, Notification, ProcessInstance
@@ -297,7 +298,7 @@ def test_hr_asks_group_hr_approves_and_the_gift_is_recorded(org, care_gift, requ
     response = ask_for_gift(getattr(org, requester).user, org.nurse, mother, note="住院治疗")
 
     assert response.status_code == 201, response.content
-    group_hr = api(org.group_hr.user)
+    group_hr = api(org.group_hr.user if requester == "east_hr" else second_group_hr(org))
     (task,) = tasks_at(group_hr, "approve_care_gift")
     complete(group_hr, task["id"], {"decision": "approve"})
     gift = CareGift.objects.get()
@@ -310,6 +311,32 @@ def test_hr_asks_group_hr_approves_and_the_gift_is_recorded(org, care_gift, requ
     assert gift.process_instance_id == response.json()["id"]
     (told,) = notes(org.nurse.user, Notification.Kind.MESSAGE)
     assert told.title == "关怀慰问 / Care gift"
+
+
+def second_group_hr(org):
+    colleague = UserFactory(username="group_hr_2")
+    RoleAssignmentFactory(user=colleague, role=RoleAssignment.Role.GROUP_HR, org_unit=org.group)
+    return colleague
+
+
+def test_group_hr_may_not_approve_the_gift_they_asked_for(org, care_gift):
+    mother = child(org.nurse, None, relation=FamilyMember.Relation.PARENT)
+    asker = api(org.group_hr.user)
+    assert ask_for_gift(org.group_hr.user, org.nurse, mother).status_code == 201
+    colleague = api(second_group_hr(org))
+    (task,) = tasks_at(colleague, "approve_care_gift")
+    url = f"/api/v1/tasks/{task['id']}"
+
+    refused = asker.post(f"{url}/complete", {"data": {"decision": "approve"}}, format="json")
+    claim = asker.post(f"{url}/claim", format="json")
+    handed_back = colleague.post(f"{url}/delegate", {"to_user": "group_hr"}, format="json")
+
+    assert refused.status_code == 403, refused.content
+    assert "four-eyes" in refused.json()["detail"]
+    assert claim.status_code == 403
+    assert handed_back.status_code == 403
+    assert CareGift.objects.count() == 0
+    assert HumanTask.objects.get(pk=task["id"]).status == "open"
 
 
 def test_a_declined_gift_is_explained_and_not_recorded(org, care_gift):

@@ -110,6 +110,7 @@ def test_a_valid_bundle_deploys_as_version_one():
             "lane": "Employee (员工)",
             "form": FORM,
             "ui_form": "",
+            "not_by_initiator": False,
         }
     }
 
