@@ -173,6 +173,19 @@ def notify(
             for user in people.values()
         ]
     )
+    _deliver(instance, kind, notes, [(title, body, list(people.values()))])
+    return notes
+
+
+def _deliver(
+    instance: ProcessInstance | None,
+    kind: str,
+    notes: list[Notification],
+    messages: list[tuple[str, str, list[AbstractBaseUser]]],
+) -> None:
+    """Write the deliveries of saved notifications (an email each, where the recipient has
+    an address) and of `messages` (title, body, people) to the group-chat webhooks of
+    `kind`; the outbox sends them once the transaction commits."""
     now = timezone.now()
     deliveries = []
     if settings.CAREFLOW.get("NOTIFY_EMAIL", True):
@@ -182,16 +195,16 @@ def notify(
                 target=note.recipient.email,
                 notification=note,
                 instance=instance,
-                subject=title,
-                body=body,
+                subject=note.title,
+                body=note.body,
                 next_attempt_at=now,
             )
             for note in notes
             if note.recipient.email
         ]
     hooks = _webhooks_for(kind)
-    if hooks:
-        names = "、".join(_display_name(u) for u in people.values())
+    for title, body, people in messages if hooks else []:
+        names = "、".join(_display_name(u) for u in people)
         deliveries += [
             Delivery(
                 channel=Delivery.Channel.WEBHOOK,
@@ -205,7 +218,6 @@ def notify(
         ]
     for delivery in Delivery.objects.bulk_create(deliveries):
         outbox.deliver_on_commit(delivery.pk)
-    return notes
 
 
 def _display_name(user: AbstractBaseUser) -> str:
@@ -264,39 +276,7 @@ def tasks_created(instance: ProcessInstance, rows: Iterable[HumanTask]) -> None:
         ]
         webhook_rows.append((title, body, list(seen.values())))
     notes = Notification.objects.bulk_create(notes)
-    now = timezone.now()
-    deliveries = []
-    if settings.CAREFLOW.get("NOTIFY_EMAIL", True):
-        deliveries += [
-            Delivery(
-                channel=Delivery.Channel.EMAIL,
-                target=n.recipient.email,
-                notification=n,
-                instance=instance,
-                subject=n.title,
-                body=n.body,
-                next_attempt_at=now,
-            )
-            for n in notes
-            if n.recipient.email
-        ]
-    hooks = _webhooks_for(Kind.TASK_ASSIGNED)
-    if hooks:
-        for title, body, people in webhook_rows:
-            names = "、".join(_display_name(u) for u in people)
-            deliveries += [
-                Delivery(
-                    channel=Delivery.Channel.WEBHOOK,
-                    target=hook,
-                    instance=instance,
-                    subject=title,
-                    body=f"{body}\n→ {names}",
-                    next_attempt_at=now,
-                )
-                for hook in hooks
-            ]
-    for delivery in Delivery.objects.bulk_create(deliveries):
-        outbox.deliver_on_commit(delivery.pk)
+    _deliver(instance, Kind.TASK_ASSIGNED, notes, webhook_rows)
 
 
 def task_reminded(instance: ProcessInstance, row: HumanTask) -> None:
