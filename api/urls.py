@@ -1,6 +1,5 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import ObtainAuthToken
 
 from api.views import audit, instances, me, notifications, processes, tasks
 from api.views import benefits as benefit_views
@@ -10,7 +9,7 @@ from api.views import performance as performance_views
 app_name = "api"
 
 urlpatterns = [
-    path("auth/token", ObtainAuthToken.as_view(), name="auth-token"),
+    path("auth/token", me.TokenApi.as_view(), name="auth-token"),
     path("me", me.MeApi.as_view(), name="me"),
     # process owners
     path("definitions", processes.DefinitionListApi.as_view(), name="definitions"),

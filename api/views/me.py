@@ -2,10 +2,12 @@
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.parsers import JSONParser
 from hr.models import RoleAssignment
 from hr.selectors import employee_of
 
@@ -38,3 +40,10 @@ class MeApi(APIView):
                 }
             ).data
         )
+
+
+class TokenApi(ObtainAuthToken):
+    """Exchange a username and password for an API token (JSON body)."""
+
+    # JSON only, under the API's text rules: DRF's own view also takes forms.
+    parser_classes = [JSONParser]
