@@ -342,3 +342,19 @@ def test_bad_text_in_paths_and_queries_is_400(world, personas, path, field):
     else:
         assert response.status_code == 400, response.content[:300]
         assert [e["field"] for e in response.json()["errors"]] == [field]
+
+
+# --- What the fuzzer found (tests/reliability/test_schemathesis.py) ---------------------------
+
+
+@pytest.mark.parametrize("period", ["0000-01", "9999-12", "1999-12"])
+def test_a_month_outside_2000_to_2099_is_400_not_500(world, personas, org, period):
+    before = snapshot()
+
+    response = client_for(personas.group_hr).post(
+        "/api/v1/appraisals/close-month", {"period": period}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert [e["field"] for e in response.json()["errors"]] == ["period"]
+    assert snapshot() == before
