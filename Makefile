@@ -6,7 +6,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 MANAGE := $(UV) run --frozen python manage.py
 HOST ?= 127.0.0.1:8000
 
-.PHONY: setup run test lint format schema bench
+.PHONY: setup run test lint format schema bench backup restore test-faults
 
 setup:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 \
@@ -44,3 +44,14 @@ format: setup
 # postgres://postgres@127.0.0.1:5432/careflow_bench, redis://127.0.0.1:6379/14).
 bench: setup
 	$(UV) run --frozen python bench/run_all.py
+
+# Backup and restore of the PostgreSQL database (docs/reliability.md). Keep the field
+# encryption keys (CAREFLOW_FIELD_KEYS) with every dump.
+#   make backup [FILE=careflow.dump]
+#   make restore FILE=careflow.dump [INTO=postgres://user@host:5432/empty_database]
+backup: setup
+	$(MANAGE) backup $(or $(FILE),careflow-$(shell date -u +%Y%m%dT%H%M%SZ).dump)
+
+restore: setup
+	@test -n "$(FILE)" || { echo "usage: make restore FILE=careflow.dump [INTO=database url]"; exit 2; }
+	$(MANAGE) restore $(FILE) $(if $(INTO),--database-url $(INTO))
