@@ -31,6 +31,11 @@ test: lint
 	$(MANAGE) makemigrations --check --dry-run
 	$(UV) run --frozen pytest
 
+# The fault tests (docs/reliability.md): a private PostgreSQL and redis-server are started,
+# killed and restarted; a few minutes. Not part of `make test`; CI runs them as a second step.
+test-faults: setup
+	$(UV) run --frozen pytest -m faults
+
 # Regenerate the committed OpenAPI schema after changing the API.
 schema: setup
 	$(MANAGE) spectacular --file api/openapi.yaml --validate --fail-on-warn

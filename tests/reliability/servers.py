@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from glob import glob
@@ -83,7 +84,14 @@ class Process:
 class Gunicorn(Process):
     """CareFlow under gunicorn (threads, as in docker-compose), answering real HTTP."""
 
-    def __init__(self, log_dir: Path, env: dict[str, str], workers: int = 2, threads: int = 8):
+    def __init__(
+        self,
+        log_dir: Path,
+        env: dict[str, str],
+        workers: int = 2,
+        threads: int = 8,
+        app: str = "config.wsgi:application",
+    ):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         super().__init__(
@@ -92,7 +100,7 @@ class Gunicorn(Process):
                 sys.executable,
                 "-m",
                 "gunicorn",
-                "config.wsgi:application",
+                app,
                 f"--bind=127.0.0.1:{self.port}",
                 f"--workers={workers}",
                 f"--threads={threads}",
@@ -145,28 +153,31 @@ class PrivatePostgres:
     """A PostgreSQL cluster of this test's own (initdb in a temporary directory, a free port,
     trust authentication on 127.0.0.1), to stop and start at will."""
 
-    def __init__(self, base_dir: Path):
-        self.dir = base_dir / "pgdata"
-        self.socket_dir = base_dir / "pgsocket"
+    def __init__(self, log_dir: Path):
+        # Its own directory under /tmp: pytest's temporary directories are private to root,
+        # and the server runs as `postgres`.
+        self.base = Path(tempfile.mkdtemp(prefix="careflow-pg-"))
+        self.dir = self.base / "data"
+        self.socket_dir = self.base / "socket"
         self.port = free_port()
-        self.log_path = base_dir / "postgres.log"
+        self.log_path = log_dir / "postgres.log"
 
     def url(self, database: str) -> str:
         return f"postgres://postgres@127.0.0.1:{self.port}/{database}"
 
     def _run(self, *args: str) -> None:
-        subprocess.run([*_as_postgres_user(), *args], check=True, capture_output=True, timeout=120)
+        result = subprocess.run(
+            [*_as_postgres_user(), *args], capture_output=True, text=True, timeout=120
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"{args[0]} failed: {result.stdout}{result.stderr}")
 
     def init(self) -> None:
         for path in (self.dir, self.socket_dir):
-            path.mkdir(parents=True)
+            path.mkdir()
         if os.geteuid() == 0:
-            shutil.chown(self.dir.parent, "postgres")
-            for path in (self.dir, self.socket_dir):
+            for path in (self.base, self.dir, self.socket_dir):
                 shutil.chown(path, "postgres")
-        self.log_path.touch()
-        if os.geteuid() == 0:
-            shutil.chown(self.log_path, "postgres")
         self._run(
             postgres_bin("initdb"),
             "-D",
@@ -184,7 +195,7 @@ class PrivatePostgres:
             "-D",
             str(self.dir),
             "-l",
-            str(self.log_path),
+            str(self.base / "postgres.log"),
             "-w",
             "-o",
             f"-p {self.port} -k {self.socket_dir} -c listen_addresses=127.0.0.1 -c fsync=off",
@@ -193,6 +204,15 @@ class PrivatePostgres:
 
     def stop(self, mode: str = "fast") -> None:
         self._run(postgres_bin("pg_ctl"), "-D", str(self.dir), "-m", mode, "-w", "stop")
+
+    def remove(self) -> None:
+        """Stop the server if it runs, and delete its files (keeping a copy of its log)."""
+        if self.is_running():
+            self.stop("immediate")
+        log = self.base / "postgres.log"
+        if log.exists():
+            shutil.copyfile(log, self.log_path)
+        shutil.rmtree(self.base, ignore_errors=True)
 
     def is_running(self) -> bool:
         result = subprocess.run(
