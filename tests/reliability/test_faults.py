@@ -358,8 +358,8 @@ def test_with_redis_stopped_under_load_the_api_works_and_timers_fire_once_it_is_
     assert statuses_during == [("waiting", 0)] * 3  # no broker: nothing could fire them
     assert timer_effects(stack, during) == [("completed", 1)] * 3
     assert all(stack.history_is_valid(i) for i in during)
-    assert [key for key in load.statuses if key.endswith(("500", "502", "503", "504"))] == []
-    assert load.statuses["no answer"] == 0
+    # Every answer during the outage was a success: no 5xx, no 4xx, no dropped connection.
+    assert {key.rsplit(" ", 1)[1] for key in load.statuses} == {"200", "201"}
     assert len(load.completed) == len(load.instances) == 3 * 6
     assert set(completions(stack, load.instances).values()) == {1}
 
