@@ -12,12 +12,12 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from glob import glob
 from pathlib import Path
 
 import requests
+
+from tests.workers.conftest import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,15 +26,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-def wait_until(predicate: Callable[[], bool], *, timeout: float = 30, what: str = "") -> None:
-    """Poll until `predicate()` holds (effects of other processes); bounded."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"gave up waiting {timeout} s for {what or predicate}")
-        time.sleep(0.1)
 
 
 class Process:

@@ -3,12 +3,12 @@ nesting, bad file names and oversize requests are refused with 4xx naming the fi
 is deployed, and no entity is ever resolved (a local HTTP server records any fetch)."""
 
 import http.server
-import io
 import threading
 
 import pytest
 
 from tests.api.conftest import client_for
+from tests.api.test_bad_input import upload
 from tests.conftest import shipped_bundle
 from tests.reliability.conftest import snapshot
 
@@ -100,15 +100,6 @@ ATTACKS = [
     "xxe-parameter-entity",
     "external-dtd",
 ]
-
-
-def upload(client, files: dict[str, bytes]):
-    parts = []
-    for name, content in files.items():
-        part = io.BytesIO(content)
-        part.name = name
-        parts.append(part)
-    return client.post("/api/v1/deployments", {"files": parts}, format="multipart")
 
 
 @pytest.mark.parametrize("kind", ["bpmn", "dmn"])

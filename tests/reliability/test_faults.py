@@ -35,8 +35,8 @@ from tests.reliability.servers import (
     PrivateRedis,
     Process,
     have_private_servers,
-    wait_until,
 )
+from tests.workers.conftest import wait_until
 
 pytestmark = [
     pytest.mark.faults,

@@ -12,7 +12,7 @@ from tests.conftest import bundle_files
 from tests.reliability.servers import Gunicorn
 from tests.workers.conftest import database_url_for_tests
 from workflows import selectors, services
-from workflows.models import HumanTask, ProcessInstance, WorkflowEvent
+from workflows.models import HumanTask, ProcessInstance
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -60,11 +60,10 @@ def test_fifty_clients_complete_one_task_exactly_one_wins(org, server):
         thread.join(timeout=120)
 
     instance.refresh_from_db()
-    completions = instance.events.filter(kind=WorkflowEvent.Kind.TASK_COMPLETED)
     assert sorted(statuses) == [200] + [409] * (CLIENTS - 1), server.log()[-2000:]
-    assert completions.count() == 1
     assert HumanTask.objects.get(pk=task.pk).status == HumanTask.Status.COMPLETED
     assert instance.status == ProcessInstance.Status.COMPLETED
+    # One completion in the history, and the instance moved on once.
     assert list(instance.events.values_list("kind", flat=True)) == [
         "instance_started",
         "task_created",
