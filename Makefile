@@ -6,7 +6,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 MANAGE := $(UV) run --frozen python manage.py
 HOST ?= 127.0.0.1:8000
 
-.PHONY: setup run test lint format schema bench
+.PHONY: setup run test lint format schema bench backup restore test-faults
 
 setup:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 \
@@ -31,6 +31,11 @@ test: lint
 	$(MANAGE) makemigrations --check --dry-run
 	$(UV) run --frozen pytest
 
+# The fault tests (docs/reliability.md): a private PostgreSQL and redis-server are started,
+# killed and restarted; a few minutes. Not part of `make test`; CI runs them as a second step.
+test-faults: setup
+	$(UV) run --frozen pytest -m faults
+
 # Regenerate the committed OpenAPI schema after changing the API.
 schema: setup
 	$(MANAGE) spectacular --file api/openapi.yaml --validate --fail-on-warn
@@ -44,3 +49,14 @@ format: setup
 # postgres://postgres@127.0.0.1:5432/careflow_bench, redis://127.0.0.1:6379/14).
 bench: setup
 	$(UV) run --frozen python bench/run_all.py
+
+# Backup and restore of the PostgreSQL database (docs/reliability.md). Keep the field
+# encryption keys (CAREFLOW_FIELD_KEYS) with every dump.
+#   make backup [FILE=careflow.dump]
+#   make restore FILE=careflow.dump [INTO=postgres://user@host:5432/empty_database]
+backup: setup
+	$(MANAGE) backup $(or $(FILE),careflow-$(shell date -u +%Y%m%dT%H%M%SZ).dump)
+
+restore: setup
+	@test -n "$(FILE)" || { echo "usage: make restore FILE=careflow.dump [INTO=database url]"; exit 2; }
+	$(MANAGE) restore $(FILE) $(if $(INTO),--database-url $(INTO))

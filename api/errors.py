@@ -1,8 +1,10 @@
-"""One place that turns domain errors into HTTP answers: 400, 403, 404, 409."""
+"""One place that turns domain errors into HTTP answers: 400, 403, 404, 409, 413, 503."""
 
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -29,6 +31,26 @@ def _flatten(detail: Any, prefix: str = "") -> list[dict[str, str]]:
     return [{"field": prefix.rstrip(".") or "non_field_errors", "message": str(detail)}]
 
 
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+
+
+def database_unavailable_body() -> dict[str, str]:
+    """What a caller is told while the database is away (a restart, a failover): a passing
+    condition, not a bug, so 503 and when to try again rather than a 500."""
+    return {
+        "detail": "the database is unavailable for a moment; nothing was changed, "
+        "please try again (数据库暂时不可用，未做任何更改，请稍后重试)",
+    }
+
+
+def retry_after_headers() -> dict[str, str]:
+    return {"Retry-After": str(settings.CAREFLOW["RETRY_AFTER_SECONDS"])}
+
+
+def request_too_large_body(limit: int) -> dict[str, str]:
+    return {"detail": f"request body too large: at most {limit} bytes are accepted"}
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, InvalidInput):
         return Response({"detail": str(exc), "errors": exc.errors}, status.HTTP_400_BAD_REQUEST)
@@ -44,7 +66,16 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, Conflict):
         return Response({"detail": str(exc)}, status.HTTP_409_CONFLICT)
     if isinstance(exc, RequestDataTooBig):
-        return Response({"detail": "request body too large"}, status.HTTP_400_BAD_REQUEST)
+        return Response(
+            request_too_large_body(settings.DATA_UPLOAD_MAX_MEMORY_SIZE),
+            status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
+    if isinstance(exc, DATABASE_ERRORS):
+        return Response(
+            database_unavailable_body(),
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers=retry_after_headers(),
+        )
     if isinstance(exc, exceptions.ValidationError):
         return Response(
             {"detail": "invalid input", "errors": _flatten(exc.detail)},

@@ -78,6 +78,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Reliability: body cap, text rules on path and query, 503 while the database is away.
+    "api.middleware.RequestGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -113,6 +115,9 @@ DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'careflow.sqlite3'}"),
         conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "0")),
+        # A persistent connection broken by a database restart is noticed and replaced at
+        # the start of the next request instead of failing it.
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -144,7 +149,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "api.pagination.Pagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "api.schema.AutoSchema",
@@ -160,6 +165,11 @@ REST_FRAMEWORK = {
         "login_username": os.environ.get("CAREFLOW_LOGIN_RATE_PER_USERNAME", "5/min"),
     },
 }
+
+# Reliability: request size caps (api/middleware.py answers 413 above them). JSON bodies and
+# form fields are small; multipart deploy bundles may be larger (see BUNDLE_MAX_FILE_BYTES).
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("CAREFLOW_JSON_MAX_BYTES", str(1024 * 1024)))
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "CareFlow API",
@@ -229,6 +239,14 @@ CAREFLOW = {
     # Sandbox bounds for scripts and expressions in diagrams.
     "SCRIPT_MAX_SECONDS": float(os.environ.get("CAREFLOW_SCRIPT_MAX_SECONDS", "2.0")),
     "SCRIPT_MAX_LINES": int(os.environ.get("CAREFLOW_SCRIPT_MAX_LINES", "200000")),
+    # Reliability (api/parsers.py, api/middleware.py): the largest multipart request, the
+    # deepest JSON, the longest string and combining-mark stack accepted anywhere, and the
+    # Retry-After of a 503 while the database is away.
+    "REQUEST_MAX_BYTES": int(os.environ.get("CAREFLOW_REQUEST_MAX_BYTES", str(20 * 1024 * 1024))),
+    "JSON_MAX_DEPTH": 32,
+    "TEXT_MAX_CHARS": 10_000,
+    "TEXT_MAX_COMBINING_MARKS": 4,
+    "RETRY_AFTER_SECONDS": 5,
     # Largest bundle file accepted by a deploy.
     "BUNDLE_MAX_FILE_BYTES": int(
         os.environ.get("CAREFLOW_BUNDLE_MAX_FILE_BYTES", str(2 * 1024 * 1024))

@@ -123,6 +123,21 @@ def _content_hash(files: dict[str, bytes]) -> str:
     return digest.hexdigest()
 
 
+FORM_MAX_DEPTH = 64
+
+
+def _json_depth(value: Any) -> int:
+    """How deeply lists and objects nest in a parsed JSON value (iterative)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth)
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
 def _split_bundle(files: dict[str, bytes]) -> tuple[dict, dict, dict, list[BundleProblem]]:
     bpmn, dmn, forms, problems = {}, {}, {}, []
     max_bytes = settings.CAREFLOW["BUNDLE_MAX_FILE_BYTES"]
@@ -146,8 +161,16 @@ def _split_bundle(files: dict[str, bytes]) -> tuple[dict, dict, dict, list[Bundl
         elif lower.endswith(".json"):
             try:
                 schema = json.loads(content)
+                too_deep = _json_depth(schema) > FORM_MAX_DEPTH
             except ValueError as exc:
                 problems.append(BundleProblem(name, "", f"form is not valid JSON: {exc}"))
+                continue
+            except RecursionError:
+                too_deep = True
+            if too_deep:
+                # Deeper than any form needs, and deep enough to exhaust the stack of the
+                # schema checker or the JSON encoder (a 500): refused here.
+                problems.append(BundleProblem(name, "", "form is nested too deeply"))
                 continue
             if not isinstance(schema, dict):
                 problems.append(BundleProblem(name, "", "form must be a JSON object"))

@@ -16,7 +16,8 @@ from hr.services import performance as performance_services
 from workflows.exceptions import NotAllowed
 
 Role = RoleAssignment.Role
-PERIOD_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+# Years 2000-2099: "0000-01" is no date, and month arithmetic past 9999-12 overflows (500s).
+PERIOD_PATTERN = r"^20[0-9]{2}-(0[1-9]|1[0-2])$"
 
 
 class IsAppraisalSender(HasAnyRole):

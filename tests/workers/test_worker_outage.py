@@ -1,22 +1,21 @@
 """With the broker down, people still complete their tasks; the notifications wait in the
 outbox and go out once the broker is back. Nothing is lost.
 
-The broker here is a private redis-server on a free port, so the test can stop and start it.
+The broker here is a private redis-server on a free port (tests/reliability/servers.py), so the
+test can kill and start it.
 """
 
 import contextlib
 import datetime as dt
 import shutil
-import socket
-import subprocess
 import time
 
 import pytest
-import redis
 from django.core import mail
 
 from config.celery import app as celery_app
 from tests.conftest import bundle_files
+from tests.reliability.servers import PrivateRedis
 from tests.workers.chat_robot import start_chat_robot
 from tests.workers.conftest import Finished, Worker, use_broker, wait_until
 from workers import tasks
@@ -33,58 +32,15 @@ pytestmark = [
 START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 
 
-class PrivateRedis:
-    """A redis-server of this test's own, to take down and bring back."""
-
-    def __init__(self) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                shutil.which("redis-server") or "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        client = redis.Redis.from_url(self.url)
-        wait_until(lambda: _pings(client), timeout=10, what="redis-server to start")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait(timeout=10)
-            self.process = None
-
-
-def _pings(client: redis.Redis) -> bool:
-    try:
-        return bool(client.ping())
-    except redis.ConnectionError:
-        return False
-
-
 @pytest.fixture
-def private_broker():
-    server = PrivateRedis()
+def private_broker(tmp_path):
+    server = PrivateRedis(tmp_path)
     server.start()
     eager = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = False
     use_broker(server.url)
     yield server
-    server.stop()
+    server.kill()
     celery_app.conf.task_always_eager = eager
     use_broker(None)
 
@@ -119,7 +75,7 @@ def test_with_the_broker_down_work_goes_on_and_notifications_follow_when_it_is_b
     org.nurse.user.email = "nurse@east.careflow.test"
     org.nurse.user.save(update_fields=["email"])
     services.version_deploy(files=bundle_files("reminder_timer"))
-    private_broker.stop()
+    private_broker.kill()
 
     began = time.monotonic()
     training = services.instance_start(
