@@ -131,6 +131,13 @@ class Stack:
         )
         return [kind for (kind,) in rows]
 
+    def wait_completed(self, instance_ids: list[int], what: str, timeout: float = 120) -> None:
+        wait_until(
+            lambda: all(self.status(i) == "completed" for i in instance_ids),
+            timeout=timeout,
+            what=what,
+        )
+
     def history_is_valid(self, instance_id: int) -> bool:
         response = self.api("get", f"instances/{instance_id}/history/verify", "auditor")
         assert response.status_code == 200, response.content[:300]
@@ -236,11 +243,7 @@ def test_a_worker_killed_mid_timer_leaves_nothing_half_done_and_another_fires_it
     stack.start_worker(
         "second", dt.timedelta(days=1, minutes=2), CAREFLOW_TEST_BLOCK_FILE=str(marker)
     )
-    wait_until(
-        lambda: stack.status(instance_id) == "completed",
-        timeout=90,
-        what="the second worker to fire the timer",
-    )
+    stack.wait_completed([instance_id], "the second worker to fire the timer", timeout=90)
 
     assert marker.read_text() == str(first.pid)
     assert after_kill == ("waiting", ["instance_started"], [("waiting", 1)])
@@ -338,11 +341,7 @@ def test_with_redis_stopped_under_load_the_api_works_and_timers_fire_once_it_is_
     stack = fresh_workers
     stack.start_worker("steady", dt.timedelta(days=1, minutes=5))
     before = [stack.start_timer_instance() for _ in range(2)]
-    wait_until(
-        lambda: all(stack.status(i) == "completed" for i in before),
-        timeout=90,
-        what="timers to fire before the outage",
-    )
+    stack.wait_completed(before, "timers to fire before the outage", timeout=90)
 
     with Load(stack, clients=3) as load:
         time.sleep(1)
@@ -353,11 +352,7 @@ def test_with_redis_stopped_under_load_the_api_works_and_timers_fire_once_it_is_
         statuses_during = timer_effects(stack, during)
         stack.redis.start()
         time.sleep(3)  # the load goes on after the broker is back
-    wait_until(
-        lambda: all(stack.status(i) == "completed" for i in during),
-        timeout=120,
-        what="the worker and beat to reconnect and fire the timers",
-    )
+    stack.wait_completed(during, "the worker and beat to reconnect and fire the timers")
 
     assert statuses_during == [("waiting", 0)] * 3  # no broker: nothing could fire them
     assert timer_effects(stack, during) == [("completed", 1)] * 3
@@ -385,11 +380,7 @@ def test_with_postgres_restarted_under_load_the_api_answers_503_and_resumes_by_i
         time.sleep(OUTAGE_SECONDS / 2)
         stack.postgres.start()
         time.sleep(3)  # the load goes on after the database is back
-    wait_until(
-        lambda: all(stack.status(i) == "completed" for i in timers),
-        timeout=120,
-        what="the worker to reconnect and fire the timers",
-    )
+    stack.wait_completed(timers, "the worker to reconnect and fire the timers")
     after = stack.api("get", "tasks", "east_nurse")
 
     assert while_down.status_code == 503
