@@ -105,7 +105,11 @@ class Gunicorn(Process):
 
     def start(self) -> None:
         super().start()
-        wait_until(self._answers, timeout=60, what="gunicorn to answer")
+        try:
+            wait_until(self._answers, timeout=60, what="gunicorn to answer")
+        except BaseException:
+            self.stop()  # the test's teardown never sees a server that failed to start
+            raise
 
     def _answers(self) -> bool:
         assert self.process is not None

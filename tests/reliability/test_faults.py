@@ -131,6 +131,13 @@ class Stack:
         )
         return [kind for (kind,) in rows]
 
+    def wait_completed(self, instance_ids: list[int], what: str, timeout: float = 120) -> None:
+        wait_until(
+            lambda: all(self.status(i) == "completed" for i in instance_ids),
+            timeout=timeout,
+            what=what,
+        )
+
     def history_is_valid(self, instance_id: int) -> bool:
         response = self.api("get", f"instances/{instance_id}/history/verify", "auditor")
         assert response.status_code == 200, response.content[:300]
@@ -236,11 +243,7 @@ def test_a_worker_killed_mid_timer_leaves_nothing_half_done_and_another_fires_it
     stack.start_worker(
         "second", dt.timedelta(days=1, minutes=2), CAREFLOW_TEST_BLOCK_FILE=str(marker)
     )
-    wait_until(
-        lambda: stack.status(instance_id) == "completed",
-        timeout=90,
-        what="the second worker to fire the timer",
-    )
+    stack.wait_completed([instance_id], "the second worker to fire the timer", timeout=90)
 
     assert marker.read_text() == str(first.pid)
     assert after_kill == ("waiting", ["instance_started"], [("waiting", 1)])
@@ -256,12 +259,13 @@ def test_a_worker_killed_mid_timer_leaves_nothing_half_done_and_another_fires_it
 
 
 class Load:
-    """Clients starting and completing `simple_task` as the east nurse in a loop, retrying
+    """Clients starting and completing `simple_task` as the east nurse in a loop until the
+    `with` block ends (so the load spans the whole outage, however fast rounds are), retrying
     what the server says to retry (503, or no answer at all) and recording every answer."""
 
-    def __init__(self, stack: Stack, clients: int, rounds: int):
+    def __init__(self, stack: Stack, clients: int):
         self.stack = stack
-        self.rounds = rounds
+        self.stopping = threading.Event()
         self.statuses: Counter[str] = Counter()
         self.instances: list[int] = []
         self.completed: list[int] = []
@@ -275,6 +279,8 @@ class Load:
         return self
 
     def __exit__(self, *exc) -> None:
+        # A round under way is finished (started and completed), then the clients stop.
+        self.stopping.set()
         for thread in self.threads:
             thread.join(timeout=300)
 
@@ -297,7 +303,7 @@ class Load:
             time.sleep(0.5)
 
     def _run(self) -> None:
-        for _ in range(self.rounds):
+        while not self.stopping.is_set():
             started = self._call(
                 "post", "instances/start", json={"process": "simple_task", "data": {}}
             )
@@ -335,13 +341,9 @@ def test_with_redis_stopped_under_load_the_api_works_and_timers_fire_once_it_is_
     stack = fresh_workers
     stack.start_worker("steady", dt.timedelta(days=1, minutes=5))
     before = [stack.start_timer_instance() for _ in range(2)]
-    wait_until(
-        lambda: all(stack.status(i) == "completed" for i in before),
-        timeout=90,
-        what="timers to fire before the outage",
-    )
+    stack.wait_completed(before, "timers to fire before the outage", timeout=90)
 
-    with Load(stack, clients=3, rounds=6) as load:
+    with Load(stack, clients=3) as load:
         time.sleep(1)
         stack.redis.kill()
         outage_began = time.monotonic()
@@ -349,18 +351,15 @@ def test_with_redis_stopped_under_load_the_api_works_and_timers_fire_once_it_is_
         time.sleep(max(0.0, OUTAGE_SECONDS - (time.monotonic() - outage_began)))
         statuses_during = timer_effects(stack, during)
         stack.redis.start()
-    wait_until(
-        lambda: all(stack.status(i) == "completed" for i in during),
-        timeout=120,
-        what="the worker and beat to reconnect and fire the timers",
-    )
+        time.sleep(3)  # the load goes on after the broker is back
+    stack.wait_completed(during, "the worker and beat to reconnect and fire the timers")
 
     assert statuses_during == [("waiting", 0)] * 3  # no broker: nothing could fire them
     assert timer_effects(stack, during) == [("completed", 1)] * 3
     assert all(stack.history_is_valid(i) for i in during)
     # Every answer during the outage was a success: no 5xx, no 4xx, no dropped connection.
     assert {key.rsplit(" ", 1)[1] for key in load.statuses} == {"200", "201"}
-    assert len(load.completed) == len(load.instances) == 3 * 6
+    assert len(load.completed) == len(load.instances) >= 3 * 2
     assert set(completions(stack, load.instances).values()) == {1}
 
 
@@ -370,7 +369,7 @@ def test_with_postgres_restarted_under_load_the_api_answers_503_and_resumes_by_i
     stack = fresh_workers
     stack.start_worker("steady", dt.timedelta(days=1, minutes=10))
 
-    with Load(stack, clients=3, rounds=8) as load:
+    with Load(stack, clients=3) as load:
         time.sleep(2)
         timers = [stack.start_timer_instance() for _ in range(3)]
         stack.postgres.stop("fast")
@@ -380,11 +379,8 @@ def test_with_postgres_restarted_under_load_the_api_answers_503_and_resumes_by_i
         )
         time.sleep(OUTAGE_SECONDS / 2)
         stack.postgres.start()
-    wait_until(
-        lambda: all(stack.status(i) == "completed" for i in timers),
-        timeout=120,
-        what="the worker to reconnect and fire the timers",
-    )
+        time.sleep(3)  # the load goes on after the database is back
+    stack.wait_completed(timers, "the worker to reconnect and fire the timers")
     after = stack.api("get", "tasks", "east_nurse")
 
     assert while_down.status_code == 503
@@ -398,7 +394,7 @@ def test_with_postgres_restarted_under_load_the_api_answers_503_and_resumes_by_i
     assert sum(n for key, n in load.statuses.items() if key.endswith(" 503")) > 0
     assert load.retry_afters == {"5"}
     # Every task a client started was completed exactly once, whatever it met on the way.
-    assert len(load.completed) == len(load.instances) == 3 * 8
+    assert len(load.completed) == len(load.instances) >= 3 * 2
     assert set(completions(stack, load.instances).values()) == {1}
     assert timer_effects(stack, timers) == [("completed", 1)] * 3
     assert all(stack.history_is_valid(i) for i in timers)
