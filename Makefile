@@ -12,6 +12,11 @@ setup:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 \
 		|| $(PYTHON) -m pip install --quiet --user uv
 	$(UV) sync --frozen
+	@# The pages' front-end packages (bpmn-js, chart.js) come from npm, only when Node.js is
+	@# present; without it the diagram pages say the viewer is not installed.
+	@if command -v npm >/dev/null 2>&1; then \
+		cd web/frontend && npm ci --no-audit --no-fund --loglevel=error && node copy-vendor.mjs; \
+	else echo "npm not found: skipping the diagram viewer and charts (web/frontend)"; fi
 
 # Start CareFlow on SQLite with the demo group, its people and the shipped processes.
 run: setup

@@ -1,0 +1,96 @@
+"""Browser tests: the pages served by a live Django server, driven in Debian's headless
+Chromium through Playwright (never a browser Playwright downloads itself).
+
+Without Chromium the tests skip with the reason, unless CAREFLOW_REQUIRE_BROWSER=1 (CI sets
+it in .ci/run), where a missing browser fails them instead."""
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from hr.demo import DEMO_PASSWORD, demo_seed
+from tests.conftest import shipped_bundle
+from workflows import services
+
+# Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make
+# between page steps are ordinary synchronous calls, so Django's async guard is lifted here.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = os.environ.get("CAREFLOW_CHROMIUM", "/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def _chromium_missing() -> str | None:
+    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+        return f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
+    return None
+
+
+def pytest_collection_modifyitems(config, items):
+    reason = _chromium_missing()
+    for item in items:
+        if "tests/web/" not in str(item.fspath).replace(os.sep, "/"):
+            continue
+        item.add_marker(pytest.mark.browser)
+        if reason and os.environ.get("CAREFLOW_REQUIRE_BROWSER") != "1":
+            item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture(scope="session")
+def browser():
+    reason = _chromium_missing()
+    if reason:
+        pytest.fail(f"CAREFLOW_REQUIRE_BROWSER=1 but {reason}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"]
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def new_page(browser, live_server):
+    """Opens pages in a fresh browser context (own cookies) per person; closes them after."""
+    contexts = []
+    errors: list[str] = []
+
+    def open_page(locale: str = "en-US"):
+        context = browser.new_context(
+            base_url=live_server.url, locale=locale, viewport={"width": 1366, "height": 900}
+        )
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", lambda error: errors.append(f"{page.url}: {error}"))
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+    assert errors == [], "JavaScript errors on the pages"
+
+
+@pytest.fixture
+def demo(transactional_db):
+    """The demo group of `make run` (people, roles, catalogues) and the onboarding process."""
+    demo_seed()
+    services.version_deploy(files=shipped_bundle("onboarding.bpmn"))
+
+
+def sign_in(page, username: str, password: str = DEMO_PASSWORD) -> None:
+    page.goto("/login/")
+    page.locator("#id_username").fill(username)
+    page.locator("#id_password").fill(password)
+    page.locator("form[action='/login/'] button[type=submit]").click()
+    page.wait_for_url(re.compile(r"/$"))
+
+
+def user(username: str):
+    return get_user_model().objects.get(username=username)

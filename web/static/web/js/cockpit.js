@@ -1,0 +1,62 @@
+/* The instance cockpit: the diagram with element states, operator actions, chain check. */
+(function () {
+  "use strict";
+  const CF = window.CareFlow;
+  const { t, fmt } = CF;
+
+  async function showDiagram(container, diagram) {
+    const viewer = new window.BpmnJS({ container });
+    await viewer.importXML(diagram.xml);
+    const canvas = viewer.get("canvas");
+    const registry = viewer.get("elementRegistry");
+    canvas.zoom("fit-viewport", "auto");
+    Object.entries(diagram.states).forEach(([element, state]) => {
+      if (registry.get(element)) canvas.addMarker(element, "el-" + state);
+    });
+    container.dataset.ready = "true";
+    return viewer;
+  }
+
+  CF.cockpitPage = function (options) {
+    const message = document.getElementById("cockpit-message");
+    const base = "/api/v1/instances/" + options.instanceId;
+    const container = document.getElementById("diagram");
+    if (container && window.BpmnJS) {
+      showDiagram(container, CF.jsonFrom("diagram-data")).catch((error) =>
+        CF.say(message, fmt("The diagram could not be shown: %s", [error.message]), "error"));
+    }
+    document.querySelectorAll("[data-op]").forEach((button) => {
+      button.addEventListener("click", async () => {
+        const op = button.dataset.op;
+        let reason = "";
+        if (op === "terminate") {
+          reason = window.prompt(t("Why terminate this process? The reason is kept in the history."), "");
+          if (reason === null) return;
+        }
+        const result = await CF.api("POST", base + "/" + op, { reason });
+        if (!result.ok) return CF.say(message, CF.errorText(result), "error");
+        window.location.reload();
+      });
+    });
+    document.querySelectorAll("[data-retry]").forEach((button) => {
+      button.addEventListener("click", async () => {
+        const result = await CF.api("POST", "/api/v1/incidents/" + button.dataset.retry + "/retry");
+        if (!result.ok) return CF.say(message, CF.errorText(result), "error");
+        window.location.reload();
+      });
+    });
+    const verify = document.getElementById("verify-button");
+    if (verify) {
+      verify.addEventListener("click", async () => {
+        const result = await CF.api("GET", base + "/history/verify");
+        if (!result.ok) return CF.say(message, CF.errorText(result), "error");
+        const check = result.body;
+        if (check.is_valid) {
+          CF.say(message, fmt("History chain intact: %s events checked.", [check.events_checked]), "");
+        } else {
+          CF.say(message, fmt("History chain broken at event %s: %s", [check.first_bad_seq, check.reason]), "error");
+        }
+      });
+    }
+  };
+})();
