@@ -6,7 +6,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 MANAGE := $(UV) run --frozen python manage.py
 HOST ?= 127.0.0.1:8000
 
-.PHONY: setup run test lint format schema bench
+.PHONY: setup run test lint format schema bench messages screenshots
 
 setup:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 \
@@ -49,3 +49,17 @@ format: setup
 # postgres://postgres@127.0.0.1:5432/careflow_bench, redis://127.0.0.1:6379/14).
 bench: setup
 	$(UV) run --frozen python bench/run_all.py
+
+# The pages' Chinese translation: extract the strings, fill them from web/locale/translate_zh.py,
+# compile the .mo files (committed, so nobody else needs gettext).
+messages: setup
+	cd web && PYTHONPATH=.. DJANGO_SETTINGS_MODULE=config.settings $(UV) run --frozen \
+		django-admin makemessages -l zh_Hans --no-location --ignore='frontend/*' --ignore='static/vendor/*'
+	cd web && PYTHONPATH=.. DJANGO_SETTINGS_MODULE=config.settings $(UV) run --frozen \
+		django-admin makemessages -d djangojs -l zh_Hans --no-location --ignore='frontend/*' --ignore='static/vendor/*'
+	$(UV) run --frozen python web/locale/translate_zh.py
+	cd web && PYTHONPATH=.. DJANGO_SETTINGS_MODULE=config.settings $(UV) run --frozen django-admin compilemessages
+
+# Screenshots of every page from the demo data, in docs/screenshots/ (headless Chromium).
+screenshots: setup
+	CAREFLOW_REQUIRE_BROWSER=1 $(UV) run --frozen pytest -m screenshots -p no:randomly tests/web/test_screenshots.py

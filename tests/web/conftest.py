@@ -4,6 +4,7 @@ Chromium through Playwright (never a browser Playwright downloads itself).
 Without Chromium the tests skip with the reason, unless CAREFLOW_REQUIRE_BROWSER=1 (CI sets
 it in .ci/run), where a missing browser fails them instead."""
 
+import datetime as dt
 import os
 import re
 import shutil
@@ -13,6 +14,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from hr.demo import DEMO_PASSWORD, demo_seed
+from hr.models import Employee, OrgUnit, RoleAssignment
 from tests.conftest import shipped_bundle
 from workflows import services
 
@@ -21,6 +23,7 @@ from workflows import services
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = os.environ.get("CAREFLOW_CHROMIUM", "/usr/bin/chromium")
+NEW_HIRE, NEW_HIRE_PASSWORD = "new_nurse", "welcome-2026"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
@@ -82,6 +85,30 @@ def demo(transactional_db):
     """The demo group of `make run` (people, roles, catalogues) and the onboarding process."""
     demo_seed()
     services.version_deploy(files=shipped_bundle("onboarding.bpmn"))
+
+
+@pytest.fixture
+def onboarding(demo):
+    """Clinic HR has started the onboarding of a new nurse of East Nursing."""
+    unit = OrgUnit.objects.get(code="east-nursing")
+    account = get_user_model().objects.create_user(NEW_HIRE, password=NEW_HIRE_PASSWORD)
+    RoleAssignment.objects.create(user=account, role=RoleAssignment.Role.EMPLOYEE, org_unit=unit)
+    employee = Employee.objects.create(
+        user=account,
+        employee_no="E0100",
+        name="陈晓 Chen Xiao",
+        org_unit=unit,
+        position="Nurse 护士",
+        role_family=Employee.RoleFamily.NURSE,
+        manager=Employee.objects.get(user__username="east_head_nurse"),
+        hire_date=dt.date.today(),
+    )
+    return services.instance_start(
+        process_key="onboarding",
+        started_by=user("east_hr"),
+        subject=employee,
+        data={"planned_duty_date": (dt.date.today() + dt.timedelta(days=7)).isoformat()},
+    )
 
 
 def sign_in(page, username: str, password: str = DEMO_PASSWORD) -> None:

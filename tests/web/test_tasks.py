@@ -1,42 +1,12 @@
 """A new employee works the onboarding checklist in the browser; the supervisor signs it off."""
 
-import datetime as dt
 import re
 
-import pytest
-from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
-from hr.models import Employee, OrgUnit, RoleAssignment, TrainingCompletion
-from tests.web.conftest import sign_in, user
-from workflows import services
+from hr.models import Employee, TrainingCompletion
+from tests.web.conftest import NEW_HIRE, NEW_HIRE_PASSWORD, sign_in
 from workflows.models import HumanTask, ProcessInstance
-
-NEW_HIRE = "new_nurse"
-
-
-@pytest.fixture
-def onboarding(demo):
-    """Clinic HR has started the onboarding of a new nurse of East Nursing."""
-    unit = OrgUnit.objects.get(code="east-nursing")
-    account = get_user_model().objects.create_user(NEW_HIRE, password="welcome-2026")
-    RoleAssignment.objects.create(user=account, role=RoleAssignment.Role.EMPLOYEE, org_unit=unit)
-    employee = Employee.objects.create(
-        user=account,
-        employee_no="E0100",
-        name="陈晓 Chen Xiao",
-        org_unit=unit,
-        position="Nurse 护士",
-        role_family=Employee.RoleFamily.NURSE,
-        manager=Employee.objects.get(user__username="east_head_nurse"),
-        hire_date=dt.date.today(),
-    )
-    return services.instance_start(
-        process_key="onboarding",
-        started_by=user("east_hr"),
-        subject=employee,
-        data={"planned_duty_date": (dt.date.today() + dt.timedelta(days=7)).isoformat()},
-    )
 
 
 def open_items() -> list[HumanTask]:
@@ -53,7 +23,7 @@ def test_new_hire_completes_training_and_supervisor_signs_off(onboarding, new_pa
 
     # The new hire signs in: the home page says what is waiting.
     page = new_page()
-    sign_in(page, NEW_HIRE, "welcome-2026")
+    sign_in(page, NEW_HIRE, NEW_HIRE_PASSWORD)
     expect(page.locator("#task-count")).to_have_text("6")
     page.get_by_role("link", name="Open my task list").click()
     expect(page.locator("#my-tasks tbody tr")).to_have_count(6)

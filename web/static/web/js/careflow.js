@@ -3,11 +3,7 @@
 (function () {
   "use strict";
   const CF = (window.CareFlow = window.CareFlow || {});
-  const t = (text) => (typeof window.gettext === "function" ? window.gettext(text) : text);
-  const fmt = (text, values) =>
-    typeof window.interpolate === "function" ? window.interpolate(t(text), values) : t(text);
-  CF.t = t;
-  CF.fmt = fmt;
+  // gettext() and interpolate() come from Django's JavaScript catalog (/jsi18n/).
 
   CF.csrfToken = () => document.querySelector('meta[name="csrf-token"]').content;
 
@@ -30,12 +26,12 @@
   /* The words of an API error answer, for a message line. */
   CF.errorText = function (result) {
     const body = result.body || {};
-    if (result.status === 403) return t("You may not do this.") + (body.detail ? " (" + body.detail + ")" : "");
-    if (result.status === 409) return t("This is no longer possible: someone else was quicker or the state changed.") + (body.detail ? " (" + body.detail + ")" : "");
+    if (result.status === 403) return gettext("You may not do this.") + (body.detail ? " (" + body.detail + ")" : "");
+    if (result.status === 409) return gettext("This is no longer possible: someone else was quicker or the state changed.") + (body.detail ? " (" + body.detail + ")" : "");
     if (Array.isArray(body.errors) && body.errors.length) {
       return body.errors.map((e) => (e.field ? e.field + ": " : "") + e.message).join("; ");
     }
-    return body.detail || fmt("The server answered %s.", [result.status]);
+    return body.detail || interpolate(gettext("The server answered %s."), [result.status]);
   };
 
   CF.say = function (element, text, kind) {

@@ -2,7 +2,6 @@
 (function () {
   "use strict";
   const CF = window.CareFlow;
-  const { t, fmt } = CF;
 
   async function showDiagram(container, diagram) {
     const viewer = new window.BpmnJS({ container });
@@ -23,17 +22,17 @@
     const container = document.getElementById("diagram");
     if (container && window.BpmnJS) {
       showDiagram(container, CF.jsonFrom("diagram-data")).catch((error) =>
-        CF.say(message, fmt("The diagram could not be shown: %s", [error.message]), "error"));
+        CF.say(message, interpolate(gettext("The diagram could not be shown: %s"), [error.message]), "error"));
     }
     document.querySelectorAll("[data-op]").forEach((button) => {
       button.addEventListener("click", async () => {
         const op = button.dataset.op;
         let reason = "";
         if (op === "terminate") {
-          reason = window.prompt(t("Why terminate this process? The reason is kept in the history."), "");
+          reason = window.prompt(gettext("Why terminate this process? The reason is kept in the history."), "");
           if (reason === null) return;
         }
-        const result = await CF.api("POST", base + "/" + op, { reason });
+        const result = await CF.api("POST", base + "/" + op, reason ? { reason } : {});
         if (!result.ok) return CF.say(message, CF.errorText(result), "error");
         window.location.reload();
       });
@@ -52,9 +51,9 @@
         if (!result.ok) return CF.say(message, CF.errorText(result), "error");
         const check = result.body;
         if (check.is_valid) {
-          CF.say(message, fmt("History chain intact: %s events checked.", [check.events_checked]), "");
+          CF.say(message, interpolate(gettext("History chain intact: %s events checked."), [check.events_checked]), "");
         } else {
-          CF.say(message, fmt("History chain broken at event %s: %s", [check.first_bad_seq, check.reason]), "error");
+          CF.say(message, interpolate(gettext("History chain broken at event %s: %s"), [check.first_bad_seq, check.reason]), "error");
         }
       });
     }

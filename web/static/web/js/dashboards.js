@@ -2,7 +2,7 @@
 (function () {
   "use strict";
   const CF = window.CareFlow;
-  const { t, fmt, el } = CF;
+  const { el } = CF;
   const charts = {};
   const percent = (v) => (v === null || v === undefined ? null : Math.round(v * 1000) / 10);
   const hours = (s) => (s === null || s === undefined ? null : Math.round((s / 3600) * 10) / 10);
@@ -12,31 +12,31 @@
     turnover: {
       query: ["from", "to", "group_by"],
       label: (r) => CF.bi(r.label),
-      bars: [[t("Turnover rate %"), (r) => percent(r.turnover_rate)]],
+      bars: [[gettext("Turnover rate %"), (r) => percent(r.turnover_rate)]],
       columns: ["average_headcount", "leavers", "turnover_rate"],
     },
     training: {
       query: ["from", "to", "group_by"],
       label: (r) => CF.bi(r.label),
-      bars: [[t("Participation %"), (r) => percent(r.participation_rate)]],
+      bars: [[gettext("Participation %"), (r) => percent(r.participation_rate)]],
       columns: ["employees", "participants", "participation_rate"],
     },
     "open-tasks": {
       query: [],
       label: (r) => CF.bi(r.process_label) + " · " + CF.bi(r.org_unit_label),
-      bars: [[t("Open"), (r) => r.open], [t("Overdue"), (r) => r.overdue]],
+      bars: [[gettext("Open tasks"), (r) => r.open], [gettext("Overdue tasks"), (r) => r.overdue]],
       columns: ["open", "overdue"],
     },
     feedback: {
       query: ["from", "to"],
       label: (r) => CF.bi(r.label),
-      bars: [[t("Participation %"), (r) => percent(r.participation_rate)], [t("Closed unresolved %"), (r) => percent(r.unresolved_share)]],
+      bars: [[gettext("Participation %"), (r) => percent(r.participation_rate)], [gettext("Closed unresolved %"), (r) => percent(r.unresolved_share)]],
       columns: ["employees", "submitters", "submitted", "closed", "closed_unresolved", "average_closure_hours"],
     },
     "cycle-time": {
       query: ["from", "to"],
       label: (r) => CF.bi(r.label),
-      bars: [[t("Average (h)"), (r) => hours(r.average_seconds)], [t("90th percentile (h)"), (r) => hours(r.p90_seconds)]],
+      bars: [[gettext("Average (h)"), (r) => hours(r.average_seconds)], [gettext("90th percentile (h)"), (r) => hours(r.p90_seconds)]],
       columns: ["completed", "average_seconds", "p90_seconds"],
     },
   };

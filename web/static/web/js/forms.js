@@ -8,7 +8,7 @@
 (function () {
   "use strict";
   const CF = window.CareFlow;
-  const { t, fmt, el } = CF;
+  const { el } = CF;
   const UPLOAD_URL = "/api/v1/documents/";
 
   function choicesOf(schema) {
@@ -49,36 +49,36 @@
         array: Array.isArray(value),
         object: value !== null && typeof value === "object" && !Array.isArray(value),
       }[type];
-      if (ok === false) return at(t("This value has the wrong type."));
+      if (ok === false) return at(gettext("This value has the wrong type."));
     }
-    if ("const" in schema && value !== schema.const) at(fmt("Must be %s.", [JSON.stringify(schema.const)]));
+    if ("const" in schema && value !== schema.const) at(interpolate(gettext("Must be %s."), [JSON.stringify(schema.const)]));
     const choices = choicesOf(schema);
-    if (choices && value !== undefined && !choices.some((c) => c.value === value)) at(t("Choose one of the options."));
+    if (choices && value !== undefined && !choices.some((c) => c.value === value)) at(gettext("Choose one of the options."));
     if (typeof value === "string") {
       if (schema.minLength !== undefined && value.length < schema.minLength)
-        at(schema.minLength === 1 ? t("This field is required.") : fmt("At least %s characters.", [schema.minLength]));
-      if (schema.maxLength !== undefined && value.length > schema.maxLength) at(fmt("At most %s characters.", [schema.maxLength]));
-      if (schema.pattern && !new RegExp(schema.pattern, "u").test(value)) at(t("This value does not have the expected form."));
-      if (schema.format === "date" && !validDate(value)) at(t("Enter a date (YYYY-MM-DD)."));
+        at(schema.minLength === 1 ? gettext("This field is required.") : interpolate(gettext("At least %s characters."), [schema.minLength]));
+      if (schema.maxLength !== undefined && value.length > schema.maxLength) at(interpolate(gettext("At most %s characters."), [schema.maxLength]));
+      if (schema.pattern && !new RegExp(schema.pattern, "u").test(value)) at(gettext("This value does not have the expected form."));
+      if (schema.format === "date" && !validDate(value)) at(gettext("Enter a date (YYYY-MM-DD)."));
     }
     if (typeof value === "number") {
-      if (schema.minimum !== undefined && value < schema.minimum) at(fmt("At least %s.", [schema.minimum]));
-      if (schema.maximum !== undefined && value > schema.maximum) at(fmt("At most %s.", [schema.maximum]));
-      if (schema.exclusiveMinimum !== undefined && value <= schema.exclusiveMinimum) at(fmt("More than %s.", [schema.exclusiveMinimum]));
-      if (schema.exclusiveMaximum !== undefined && value >= schema.exclusiveMaximum) at(fmt("Less than %s.", [schema.exclusiveMaximum]));
+      if (schema.minimum !== undefined && value < schema.minimum) at(interpolate(gettext("At least %s."), [schema.minimum]));
+      if (schema.maximum !== undefined && value > schema.maximum) at(interpolate(gettext("At most %s."), [schema.maximum]));
+      if (schema.exclusiveMinimum !== undefined && value <= schema.exclusiveMinimum) at(interpolate(gettext("More than %s."), [schema.exclusiveMinimum]));
+      if (schema.exclusiveMaximum !== undefined && value >= schema.exclusiveMaximum) at(interpolate(gettext("Less than %s."), [schema.exclusiveMaximum]));
       if (schema.multipleOf !== undefined && Math.abs(value / schema.multipleOf - Math.round(value / schema.multipleOf)) > 1e-9)
-        at(fmt("Must be a multiple of %s.", [schema.multipleOf]));
+        at(interpolate(gettext("Must be a multiple of %s."), [schema.multipleOf]));
     }
     if (Array.isArray(value)) {
       if (schema.minItems !== undefined && value.length < schema.minItems)
-        at(schema.minItems === 1 ? t("Give at least one.") : fmt("At least %s items.", [schema.minItems]));
-      if (schema.maxItems !== undefined && value.length > schema.maxItems) at(fmt("At most %s items.", [schema.maxItems]));
-      if (schema.uniqueItems && new Set(value.map((v) => JSON.stringify(v))).size !== value.length) at(t("Each item only once."));
+        at(schema.minItems === 1 ? gettext("Give at least one.") : interpolate(gettext("At least %s items."), [schema.minItems]));
+      if (schema.maxItems !== undefined && value.length > schema.maxItems) at(interpolate(gettext("At most %s items."), [schema.maxItems]));
+      if (schema.uniqueItems && new Set(value.map((v) => JSON.stringify(v))).size !== value.length) at(gettext("Each item only once."));
       if (schema.items) value.forEach((item, i) => check(schema.items, item, (path ? path + "/" : "") + i, errors));
     }
     if (value && typeof value === "object" && !Array.isArray(value)) {
       (schema.required || []).forEach((name) => {
-        if (value[name] === undefined) errors.push({ field: (path ? path + "/" : "") + name, message: t("This field is required.") });
+        if (value[name] === undefined) errors.push({ field: (path ? path + "/" : "") + name, message: gettext("This field is required.") });
       });
       Object.entries(schema.properties || {}).forEach(([name, sub]) => {
         if (value[name] !== undefined) check(sub, value[name], (path ? path + "/" : "") + name, errors);
@@ -128,7 +128,7 @@
     if (!useRadios) {
       const id = newId(path);
       const select = el("select", { id, name: path, required }, [
-        el("option", { value: "", text: t("Choose…") }),
+        el("option", { value: "", text: gettext("Choose…") }),
         ...choices.map((c, i) => el("option", { value: String(i), text: CF.bi(c.title), selected: c.value === value })),
       ]);
       return {
@@ -156,7 +156,7 @@
     const rule = schema["x-upload"] || {};
     const id = newId(path);
     const hidden = el("input", { type: "hidden", name: path, value: value || "" });
-    const status = el("span", { className: "muted", text: value ? t("Document attached.") : "" });
+    const status = el("span", { className: "muted", text: value ? gettext("Document attached.") : "" });
     const input = el("input", { type: "file", id, accept: (rule.accept || []).join(",") || undefined });
     const box = fieldBox(path, schema, ui, required, el("div", {}, [input, hidden, document.createTextNode(" "), status]), id);
     const fail = (message) => {
@@ -169,20 +169,20 @@
       box.classList.remove("invalid");
       box.querySelector(".field-error").textContent = "";
       const file = input.files[0];
-      if (!file) return fail(t("This field is required."));
+      if (!file) return fail(gettext("This field is required."));
       const accepted = rule.accept || [];
       const ext = "." + file.name.split(".").pop().toLowerCase();
       if (accepted.length && !accepted.some((a) => a.toLowerCase() === ext || a === file.type)) {
-        return fail(fmt("Allowed file types: %s.", [accepted.join(", ")]));
+        return fail(interpolate(gettext("Allowed file types: %s."), [accepted.join(", ")]));
       }
-      if (rule.max_bytes && file.size > rule.max_bytes) return fail(fmt("The file is larger than %s bytes.", [rule.max_bytes]));
+      if (rule.max_bytes && file.size > rule.max_bytes) return fail(interpolate(gettext("The file is larger than %s bytes."), [rule.max_bytes]));
       const body = new FormData();
       body.append("file", file);
-      status.textContent = t("Uploading…");
+      status.textContent = gettext("Uploading…");
       const result = await CF.api("POST", UPLOAD_URL, body);
       if (!result.ok) return fail(CF.errorText(result));
       hidden.value = result.body.id;
-      status.textContent = fmt("Uploaded: %s", [file.name]);
+      status.textContent = interpolate(gettext("Uploaded: %s"), [file.name]);
     });
     return { node: box, get: () => hidden.value || undefined };
   }
@@ -194,7 +194,7 @@
     const addRow = (itemValue) => {
       const index = rows.length;
       const object = objectFields(schema.items, itemUi, path + "/" + index, itemValue || {});
-      const remove = el("button", { type: "button", className: "btn secondary", text: t("Remove"), onclick: () => {
+      const remove = el("button", { type: "button", className: "btn secondary", text: gettext("Remove"), onclick: () => {
         const at = rows.indexOf(row);
         rows.splice(at, 1);
         row.node.remove();
@@ -204,7 +204,7 @@
       list.append(row.node);
     };
     (Array.isArray(value) && value.length ? value : [undefined]).forEach(addRow);
-    const add = el("button", { type: "button", className: "btn secondary", text: t("Add another"), onclick: () => addRow() });
+    const add = el("button", { type: "button", className: "btn secondary", text: gettext("Add another"), onclick: () => addRow() });
     return { node: fieldBox(path, schema, ui, required, el("div", {}, [list, add])), get: () => rows.map((r) => r.get()) };
   }
 
@@ -221,7 +221,7 @@
       const id = newId(path);
       const area = el("textarea", { id, name: path, rows: 3, placeholder: (ui.items || {})["ui:placeholder"] });
       area.value = Array.isArray(value) ? value.join("\n") : "";
-      const help = el("p", { className: "help", text: t("One per line.") });
+      const help = el("p", { className: "help", text: gettext("One per line.") });
       return {
         node: fieldBox(path, schema, ui, required, el("div", {}, [area, help]), id),
         get: () => area.value.split("\n").map((s) => s.trim()).filter(Boolean),
@@ -231,8 +231,8 @@
     if (type === "boolean") {
       if (ui["ui:widget"] === "radio" || required) {
         return choiceField(path, schema, ui, required, value, [
-          { value: true, title: t("Yes") },
-          { value: false, title: t("No") },
+          { value: true, title: gettext("Yes") },
+          { value: false, title: gettext("No") },
         ], false);
       }
       const id = newId(path);
@@ -310,7 +310,7 @@
         general.className = "form-errors";
         const unplaced = [];
         errors.forEach((error) => {
-          const name = String(error.field || "").replace(/^data[./]/, "").replace(/\./g, "/");
+          const name = String(error.field || "").replace(/^data[.\/]/, "").replace(/\./g, "/");
           const box = container.querySelector('.field[data-field="' + CSS.escape(name) + '"]');
           if (box) {
             box.classList.add("invalid");
@@ -367,7 +367,7 @@
         button.disabled = false;
         if (!result.ok) return CF.say(message, CF.errorText(result), "error");
         if (action === "delegate") {
-          CF.say(message, fmt("Delegated to %s.", [result.body.assignee]), "");
+          CF.say(message, interpolate(gettext("Delegated to %s."), [result.body.assignee]), "");
           setTimeout(() => (window.location.href = "/tasks/"), 800);
         } else {
           window.location.reload();
@@ -406,7 +406,7 @@
       let ok = form.check();
       if (subjectBox) {
         subjectBox.classList.toggle("invalid", !subject.value);
-        subjectBox.querySelector(".field-error").textContent = subject.value ? "" : t("This field is required.");
+        subjectBox.querySelector(".field-error").textContent = subject.value ? "" : gettext("This field is required.");
         ok = ok && !!subject.value;
       }
       if (!ok) return;
@@ -421,7 +421,7 @@
         return;
       }
       const errors = (result.body && result.body.errors) || [{ field: "", message: CF.errorText(result) }];
-      form.showErrors(errors.map((e) => ({ ...e, field: String(e.field || "").replace(/^data[./]?/, "") || e.field })));
+      form.showErrors(errors.map((e) => ({ ...e, field: String(e.field || "").replace(/^data[.\/]?/, "") || e.field })));
     });
   };
 })();

@@ -4,7 +4,7 @@
 (function () {
   "use strict";
   const CF = window.CareFlow;
-  const { t, fmt, el } = CF;
+  const { el } = CF;
 
   CF.modelerPage = async function (options) {
     const status = document.getElementById("deploy-status");
@@ -49,13 +49,13 @@
       }
       try {
         const parsed = JSON.parse(editor.value);
-        if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new Error(t("a form is a JSON object"));
+        if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new Error(gettext("a form is a JSON object"));
         editorStatus.className = "muted";
-        editorStatus.textContent = t("Valid JSON. The schema itself is checked when you deploy.");
+        editorStatus.textContent = gettext("Valid JSON. The schema itself is checked when you deploy.");
         return true;
       } catch (error) {
         editorStatus.className = "notice error";
-        editorStatus.textContent = fmt("%s is not valid JSON: %s", [shownText, error.message]);
+        editorStatus.textContent = interpolate(gettext("%s is not valid JSON: %s"), [shownText, error.message]);
         return false;
       }
     }
@@ -128,7 +128,7 @@
 
     deploy.addEventListener("click", async () => {
       if (shownText) files[shownText] = editor.value;
-      if (!checkText()) return CF.say(status, t("Fix the file with invalid JSON first."), "error");
+      if (!checkText()) return CF.say(status, gettext("Fix the file with invalid JSON first."), "error");
       await keepDiagram();
       const body = new FormData();
       Object.entries(files).forEach(([name, content]) => {
@@ -136,16 +136,16 @@
         body.append("files", new Blob([content], { type }), name);
       });
       deploy.disabled = true;
-      CF.say(status, t("Deploying…"), "info");
+      CF.say(status, gettext("Deploying…"), "info");
       const result = await CF.api("POST", "/api/v1/deployments", body);
       deploy.disabled = false;
       if (result.status === 201 || result.status === 200) {
         showErrors([]);
         const number = result.body.version.number;
-        document.getElementById("version-badge").textContent = fmt("version %s", [number]);
+        document.getElementById("version-badge").textContent = interpolate(gettext("version %s"), [number]);
         const text = result.status === 201
-          ? fmt("Deployed as version %s. New instances start on it; running ones stay on theirs.", [number])
-          : fmt("Nothing changed: this content is version %s.", [number]);
+          ? interpolate(gettext("Deployed as version %s. New instances start on it; running ones stay on theirs."), [number])
+          : interpolate(gettext("Nothing changed: this content is version %s."), [number]);
         CF.say(status, text, "");
         const select = document.getElementById("version-select");
         if (![...select.options].some((o) => o.value === String(number))) {
@@ -153,7 +153,7 @@
         }
         return;
       }
-      CF.say(status, result.status === 400 ? t("The bundle was refused; see the errors below.") : CF.errorText(result), "error");
+      CF.say(status, result.status === 400 ? gettext("The bundle was refused; see the errors below.") : CF.errorText(result), "error");
       showErrors((result.body && result.body.errors) || []);
     });
   };
