@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - a table of translations, one per line
 """Fill web/locale/zh_Hans/*.po from ZH below (terms from shared/GLOSSARY.md), then compile.
 
 Run after `makemessages`: python web/locale/translate_zh.py && (cd web && django-admin compilemessages)
