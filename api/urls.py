@@ -4,8 +4,11 @@ from rest_framework.authtoken.views import ObtainAuthToken
 
 from api.views import audit, instances, me, notifications, processes, tasks
 from api.views import benefits as benefit_views
+from api.views import family as family_views
 from api.views import feedback as feedback_views
+from api.views import metrics as metrics_views
 from api.views import performance as performance_views
+from api.views import stories as story_views
 
 app_name = "api"
 
@@ -109,4 +112,35 @@ urlpatterns = [
         name="appraisals-close-month",
     ),
     # --- end performance appraisal ---
+    # --- HR metrics behind the dashboards (fixed contract: docs/metrics.md) ---
+    path("metrics/turnover/", metrics_views.TurnoverMetricsApi.as_view(), name="metrics-turnover"),
+    path("metrics/training/", metrics_views.TrainingMetricsApi.as_view(), name="metrics-training"),
+    path("metrics/feedback/", metrics_views.FeedbackMetricsApi.as_view(), name="metrics-feedback"),
+    path(
+        "metrics/cycle-time/",
+        metrics_views.CycleTimeMetricsApi.as_view(),
+        name="metrics-cycle-time",
+    ),
+    path(
+        "metrics/open-tasks/",
+        metrics_views.OpenTasksMetricsApi.as_view(),
+        name="metrics-open-tasks",
+    ),
+    # --- end HR metrics ---
+    # --- family care and story wall (家庭关怀, 员工故事墙) ---
+    path("family/care-gifts", family_views.CareGiftStartApi.as_view(), name="care-gifts"),
+    path("stories/", story_views.StoryListApi.as_view(), name="stories"),
+    path("stories/<int:story_id>/", story_views.StoryDetailApi.as_view(), name="story"),
+    path("stories/<int:story_id>/likes/", story_views.StoryLikeApi.as_view(), name="story-likes"),
+    path(
+        "stories/<int:story_id>/comments/",
+        story_views.StoryCommentsApi.as_view(),
+        name="story-comments",
+    ),
+    path(
+        "stories/<int:story_id>/photos/<int:photo_id>/",
+        story_views.StoryPhotoApi.as_view(),
+        name="story-photo",
+    ),
+    # --- end family care and story wall ---
 ]

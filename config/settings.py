@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -250,4 +251,25 @@ CELERY_BEAT_SCHEDULE = {
         "task": "workers.redispatch_deliveries",
         "schedule": CAREFLOW["TIMER_SWEEP_SECONDS"],
     },
+}
+
+# --- family care and story wall (家庭关怀, 员工故事墙) ---
+# Uploaded files (story photos); served only through the API to the people allowed to see them.
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", str(BASE_DIR / "media")))
+# A birthday reminder goes to the manager this many days before a consenting employee's
+# child's birthday (the daily scan catches up on the days in between if it missed a run).
+CAREFLOW_FAMILY_BIRTHDAY_LEAD_DAYS = int(os.environ.get("CAREFLOW_FAMILY_BIRTHDAY_LEAD_DAYS", "3"))
+CAREFLOW_STORY_PHOTO_MAX_BYTES = int(
+    os.environ.get("CAREFLOW_STORY_PHOTO_MAX_BYTES", str(5 * 1024 * 1024))
+)
+CAREFLOW_STORY_PHOTOS_MAX = int(os.environ.get("CAREFLOW_STORY_PHOTOS_MAX", "6"))
+CELERY_BEAT_SCHEDULE["family-birthday-reminders"] = {
+    "task": "workers.family_birthday_reminders",
+    # Celery's clock is UTC: 23:00 UTC is 07:00 in Asia/Shanghai.
+    "schedule": crontab(hour=23, minute=0),
+}
+CELERY_BEAT_SCHEDULE["story-monthly-award"] = {
+    "task": "workers.story_monthly_award",
+    # 00:00 UTC on the 1st is 08:00 in Asia/Shanghai: the month just ended is scored.
+    "schedule": crontab(day_of_month="1", hour=0, minute=0),
 }

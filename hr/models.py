@@ -489,3 +489,153 @@ class SystemAccount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.system}:{self.username}"
+
+
+# --- family care and story wall (家庭关怀, 员工故事墙) ------------------------------------------
+
+
+class FamilyBirthdayReminder(models.Model):
+    """The birthday reminder of a family member for one year: the daily scan writes at most one
+    (the unique constraint makes it idempotent, however often or concurrently it runs)."""
+
+    family_member = models.ForeignKey(
+        FamilyMember, on_delete=models.CASCADE, related_name="birthday_reminders"
+    )
+    year = models.PositiveSmallIntegerField()
+    birthday_date = models.DateField()
+    process_instance_id = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["family_member", "year"], name="one_birthday_reminder_a_year"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"birthday {self.birthday_date} of member {self.family_member_id}"
+
+
+class CareGift(models.Model):
+    """A gift of the group to an employee for a family member's illness (care_gift process)."""
+
+    employee = models.ForeignKey(Employee, on_delete=models.CASCADE, related_name="care_gifts")
+    family_member = models.ForeignKey(
+        FamilyMember, null=True, blank=True, on_delete=models.SET_NULL, related_name="care_gifts"
+    )
+    gift = models.CharField(max_length=200)
+    amount = models.DecimalField(max_digits=10, decimal_places=2)
+    note = models.CharField(max_length=500, blank=True)
+    # One gift per process instance: a retried service task does not record it twice.
+    process_instance_id = models.BigIntegerField(null=True, blank=True, unique=True)
+    granted_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"care gift {self.gift} to {self.employee_id}"
+
+
+class Story(models.Model):
+    """A staff story for the story wall, submitted by a clinic, reviewed by group HQ."""
+
+    class Status(models.TextChoices):
+        SUBMITTED = "submitted", "Submitted 待审核"
+        RETURNED = "returned", "Returned for revision 已退回修改"
+        PUBLISHED = "published", "Published 已发布"
+
+    clinic = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="stories")
+    employee = models.ForeignKey(Employee, on_delete=models.PROTECT, related_name="stories")
+    title = models.CharField(max_length=200)
+    text = models.TextField()
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="submitted_stories",
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.SUBMITTED)
+    review_comment = models.TextField(blank=True)
+    process_instance_id = models.BigIntegerField(null=True, blank=True)
+    submitted_at = models.DateTimeField(auto_now_add=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-published_at", "-id"]
+        verbose_name_plural = "stories"
+        indexes = [models.Index(fields=["status", "published_at"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class StoryPhoto(models.Model):
+    """A photo of a story, stored under MEDIA_ROOT and served only through the API."""
+
+    story = models.ForeignKey(Story, on_delete=models.CASCADE, related_name="photos")
+    image = models.FileField(upload_to="stories/%Y/%m/")
+    content_type = models.CharField(max_length=32)
+    size_bytes = models.PositiveIntegerField()
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.image.name
+
+
+class StoryLike(models.Model):
+    """One person likes a story, once."""
+
+    story = models.ForeignKey(Story, on_delete=models.CASCADE, related_name="likes")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="story_likes"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["story", "user"], name="one_like_per_person")
+        ]
+        indexes = [models.Index(fields=["created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} likes {self.story_id}"
+
+
+class StoryComment(models.Model):
+    """A comment on a published story."""
+
+    story = models.ForeignKey(Story, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="story_comments"
+    )
+    text = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["created_at"])]
+
+    def __str__(self) -> str:
+        return f"comment {self.pk} on {self.story_id}"
+
+
+class StoryAward(models.Model):
+    """The monthly award 月度感动人物: one round a month, its candidates put to HQ, and the
+    story and employee HQ chose with the certificate reference and the extra leave day."""
+
+    period_date = models.DateField(unique=True, help_text="first day of the month")
+    candidates = models.JSONField(default=list)
+    process_instance_id = models.BigIntegerField(null=True, blank=True)
+    story = models.OneToOneField(
+        Story, null=True, blank=True, on_delete=models.PROTECT, related_name="award"
+    )
+    employee = models.ForeignKey(
+        Employee, null=True, blank=True, on_delete=models.PROTECT, related_name="story_awards"
+    )
+    certificate_reference = models.CharField(max_length=64, blank=True)
+    extra_leave_days = models.DecimalField(max_digits=4, decimal_places=1, default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    awarded_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"story award {self.period_date:%Y-%m}"

@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from hr.services import family, stories
 from workflows import notifications, services
 
 
@@ -30,3 +31,17 @@ def redispatch_deliveries() -> int:
     """Periodic sweep (beat): queue again the deliveries still pending (broker was down,
     or waiting for their next try)."""
     return notifications.delivery_redispatch_due()
+
+
+@shared_task(name="workers.family_birthday_reminders")
+def family_birthday_reminders() -> int:
+    """Daily (beat): start the birthday greetings due; a child already reminded this year is
+    skipped, so running twice is harmless."""
+    return len(family.family_birthday_reminders_send())
+
+
+@shared_task(name="workers.story_monthly_award")
+def story_monthly_award() -> int | None:
+    """Monthly (beat, on the 1st): open last month's story award round, once."""
+    award = stories.story_monthly_award_start()
+    return award.pk if award is not None else None

@@ -514,6 +514,17 @@ def _project_timers(instance: ProcessInstance, snap: Snapshot) -> None:
     ]
     for timer in Timer.objects.bulk_create(new):
         _fire_soon(timer)
+    # A deadline (an interrupting timer on a user task) is the task's due time: the inbox's
+    # `overdue` filter and the open-tasks metrics read it from the task row.
+    deadlines: dict[Any, Any] = {}
+    for timer in new:
+        if timer.is_interrupting and timer.attached_task_id is not None:
+            known_due = deadlines.get(timer.attached_task_id, timer.due_at)
+            deadlines[timer.attached_task_id] = min(known_due, timer.due_at)
+    for task_id, due_at in deadlines.items():
+        HumanTask.objects.filter(task_id=task_id, status=HumanTask.Status.OPEN).update(
+            due_at=due_at
+        )
 
 
 def _schedule_service_retry(

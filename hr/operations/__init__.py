@@ -3,10 +3,12 @@ process area)."""
 
 from hr.operations import (  # noqa: F401 - imported for their registrations
     benefits,
+    family,
     feedback,
     offboarding,
     onboarding,
     performance,
     profile,
     promotion,
+    stories,
 )

@@ -197,6 +197,58 @@ def requests_for(i: int, t: int, v: int, incident: int, note: int):
             ("/api/v1/appraisals/close-month", {"period": "2020-01"}, "json"),
             [401, 403, 403, 403, 200, 403, 403],
         ),
+        ("metrics-turnover", "get"): (
+            ("/api/v1/metrics/turnover/?from=2026-01-01&to=2026-01-31", None, None),
+            [401, 403, 403, 200, 200, 403, 200],
+        ),
+        ("metrics-training", "get"): (
+            ("/api/v1/metrics/training/?from=2026-01-01&to=2026-01-31", None, None),
+            [401, 403, 403, 200, 200, 403, 200],
+        ),
+        ("metrics-feedback", "get"): (
+            ("/api/v1/metrics/feedback/?from=2026-01-01&to=2026-01-31", None, None),
+            [401, 403, 403, 200, 200, 403, 200],
+        ),
+        ("metrics-cycle-time", "get"): (
+            ("/api/v1/metrics/cycle-time/?from=2026-01-01&to=2026-01-31", None, None),
+            [401, 403, 403, 200, 200, 403, 200],
+        ),
+        ("metrics-open-tasks", "get"): (
+            ("/api/v1/metrics/open-tasks/", None, None),
+            [401, 403, 403, 200, 200, 403, 200],
+        ),
+        ("care-gifts", "post"): (
+            ("/api/v1/family/care-gifts", {}, "json"),
+            [401, 400, 400, 400, 400, 400, 400],
+        ),
+        ("stories", "get"): (
+            ("/api/v1/stories/", None, None),
+            [401, 200, 200, 200, 200, 200, 200],
+        ),
+        ("stories", "post"): (
+            ("/api/v1/stories/", {}, "multipart"),
+            [401, 400, 400, 400, 400, 400, 400],
+        ),
+        ("story", "get"): (
+            ("/api/v1/stories/999999/", None, None),
+            [401, 404, 404, 404, 404, 404, 404],
+        ),
+        ("story-likes", "post"): (
+            ("/api/v1/stories/999999/likes/", {}, "json"),
+            [401, 404, 404, 404, 404, 404, 404],
+        ),
+        ("story-comments", "get"): (
+            ("/api/v1/stories/999999/comments/", None, None),
+            [401, 404, 404, 404, 404, 404, 404],
+        ),
+        ("story-comments", "post"): (
+            ("/api/v1/stories/999999/comments/", {"text": "hi"}, "json"),
+            [401, 404, 404, 404, 404, 404, 404],
+        ),
+        ("story-photo", "get"): (
+            ("/api/v1/stories/999999/photos/1/", None, None),
+            [401, 404, 404, 404, 404, 404, 404],
+        ),
         ("schema", "get"): (("/api/v1/schema", None, None), [200, 200, 200, 200, 200, 200, 200]),
         ("docs", "get"): (("/api/v1/docs", None, None), [200, 200, 200, 200, 200, 200, 200]),
     }

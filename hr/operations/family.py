@@ -1,0 +1,24 @@
+"""Service-task operations of family care (bpmn/care_gift.bpmn)."""
+
+from typing import Any
+
+from hr.services import family
+from workflows.registry import OperationContext, operation
+
+
+@operation("hr.care_gift_record")
+def care_gift_record(
+    ctx: OperationContext, family_member_id: int, gift: str, amount: float, note: str
+) -> dict[str, Any]:
+    """Record the approved gift on the instance's subject: {care_gift_id, gift, amount}."""
+    if ctx.subject_employee_id is None:
+        raise ValueError("a care gift needs the employee as the instance's subject")
+    record = family.care_gift_record(
+        employee_id=ctx.subject_employee_id,
+        family_member_id=int(family_member_id),
+        gift=gift,
+        amount=amount,
+        note=note or "",
+        process_instance_id=ctx.instance_id,
+    )
+    return {"care_gift_id": record.pk, "gift": record.gift, "amount": float(record.amount)}
