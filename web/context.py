@@ -2,6 +2,7 @@
 are the API's own permission classes, so a page never offers what the API would refuse."""
 
 from api.permissions import HasAnyRole, IsAuditReader, IsIncidentReader, IsOperator, IsProcessOwner
+from api.views.metrics import IsMetricsReader
 from hr.selectors import employee_of, roles_of
 from workflows.selectors import notification_unread_count
 
@@ -21,6 +22,6 @@ def navigation(request) -> dict:
         "can_audit": _holds(user, roles, IsAuditReader),
         "can_operate": _holds(user, roles, IsOperator),
         "can_see_incidents": _holds(user, roles, IsIncidentReader),
-        "can_see_dashboards": _holds(user, roles, IsIncidentReader),
+        "can_see_dashboards": _holds(user, roles, IsMetricsReader),
         "unread_notifications": notification_unread_count(user),
     }
