@@ -62,4 +62,4 @@ messages: setup
 
 # Screenshots of every page from the demo data, in docs/screenshots/ (headless Chromium).
 screenshots: setup
-	CAREFLOW_REQUIRE_BROWSER=1 $(UV) run --frozen pytest -m screenshots -p no:randomly tests/web/test_screenshots.py
+	CAREFLOW_REQUIRE_BROWSER=1 CAREFLOW_SCREENSHOTS=1 $(UV) run --frozen pytest -q tests/web/test_screenshots.py

@@ -36,7 +36,7 @@ def _chromium_missing() -> str | None:
 def pytest_collection_modifyitems(config, items):
     reason = _chromium_missing()
     for item in items:
-        if "tests/web/" not in str(item.fspath).replace(os.sep, "/"):
+        if "browser" not in getattr(item, "fixturenames", ()):
             continue
         item.add_marker(pytest.mark.browser)
         if reason and os.environ.get("CAREFLOW_REQUIRE_BROWSER") != "1":
@@ -58,8 +58,27 @@ def browser():
         chromium.close()
 
 
+@pytest.fixture(scope="session")
+def diagram_js():
+    """bpmn-js and chart.js, copied from npm by `make setup` (needs Node.js)."""
+    from web import vendor
+
+    missing = [
+        p
+        for p in (vendor.BPMN_MODELER, vendor.BPMN_VIEWER, vendor.CHART)
+        if not vendor.is_installed(p)
+    ]
+    if missing:
+        message = (
+            f"front-end packages not installed ({', '.join(missing)}): run make setup with npm"
+        )
+        if os.environ.get("CAREFLOW_REQUIRE_BROWSER") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+
+
 @pytest.fixture
-def new_page(browser, live_server):
+def new_page(browser, live_server, diagram_js):
     """Opens pages in a fresh browser context (own cookies) per person; closes them after."""
     contexts = []
     errors: list[str] = []

@@ -204,7 +204,7 @@ ZH = {
     "The bundle was refused; see the errors below.": "部署被拒绝，错误见下方。",
 }
 
-ENTRY = re.compile(r'^(msgid|msgid_plural|msgstr(?:\[\d\])?) (".*")$')
+ENTRY = re.compile(r'^(msgctxt|msgid|msgid_plural|msgstr(?:\[\d\])?) (".*")$')
 
 
 def fill(path: Path) -> list[str]:
@@ -236,6 +236,8 @@ def fill(path: Path) -> list[str]:
         head = [ln for ln in lines if ln.startswith("#")]
         head = [ln for ln in head if ln != "#, fuzzy" and not ln.startswith("#, fuzzy")]
         body = [f"msgid {json.dumps(msgid, ensure_ascii=False)}"]
+        if "msgctxt" in parts:
+            body.insert(0, f"msgctxt {json.dumps(parts['msgctxt'], ensure_ascii=False)}")
         if "msgid_plural" in parts:
             body.append(f"msgid_plural {json.dumps(parts['msgid_plural'], ensure_ascii=False)}")
             body.append(f"msgstr[0] {json.dumps(zh, ensure_ascii=False)}")
