@@ -13,6 +13,8 @@ from tests.workflows.test_incidents import PAYROLL_DOWN, _Payroll
 from workflows import services
 from workflows.models import HumanTask, Incident, ProcessInstance
 
+RECORD_IN_PAYROLL = "Record in payroll"
+
 
 def work_through_onboarding(instance: ProcessInstance) -> None:
     """The new hire reports every item done, the supervisor signs off (through the services,
@@ -133,6 +135,9 @@ def test_operator_retries_an_incident(failed_claim, new_page):
     expect(page.locator("#instance-status")).to_have_text("Error")
     expect(marker(page, "record_in_payroll", "error")).to_have_count(1)
     expect(page.locator("#incidents")).to_contain_text(PAYROLL_DOWN)
+    # The incident's service task is named from the diagram in the timeline.
+    opened = page.locator("#timeline li[data-kind='incident_opened'] .element-name")
+    expect(opened).to_have_text(RECORD_IN_PAYROLL)
 
     _Payroll.is_down = False  # the payroll system is back
     page.get_by_role("button", name="Retry").click()

@@ -87,10 +87,10 @@ def test_clinic_hr_claims_unclaims_and_delegates(leave, new_page):
     expect(row).to_contain_text("Clinic HR")
     row.locator("a").click()
 
-    page.get_by_role("button", name="Claim").click()
+    page.get_by_role("button", name="Claim", exact=True).click()
     expect(page.locator("#task-holder")).to_have_text("east_hr")
-    page.get_by_role("button", name="Unclaim").click()
-    expect(page.get_by_role("button", name="Claim")).to_be_visible()
+    page.get_by_role("button", name="Unclaim", exact=True).click()
+    expect(page.get_by_role("button", name="Claim", exact=True)).to_be_visible()
     review.refresh_from_db()
     assert review.assignee is None
 

@@ -56,6 +56,7 @@ def test_new_hire_completes_training_and_supervisor_signs_off(onboarding, new_pa
         page.locator("#my-tasks tbody tr a").first.click()
         page.get_by_label("Yes").check()
         page.get_by_role("button", name="Complete task").click()
+        expect(page.locator("#completed-notice")).to_be_visible()
         expect(page.locator("#my-tasks tbody tr[data-task-id]")).to_have_count(remaining - 1)
     new_hire = Employee.objects.get(employee_no="E0100")
     assert TrainingCompletion.objects.filter(employee=new_hire).count() == 6

@@ -12,6 +12,14 @@
     Object.entries(diagram.states).forEach(([element, state]) => {
       if (registry.get(element)) canvas.addMarker(element, "el-" + state);
     });
+    // The timeline knows user tasks by name; other elements (service tasks, timers, gateways)
+    // get theirs from the diagram.
+    document.querySelectorAll("#timeline li[data-element]").forEach((item) => {
+      const label = item.querySelector(".element-name");
+      const element = registry.get(item.dataset.element);
+      const name = element && element.businessObject.name;
+      if (label && name && label.textContent === item.dataset.element) label.textContent = CF.bi(name);
+    });
     container.dataset.ready = "true";
     return viewer;
   }
