@@ -7,8 +7,12 @@ _LATIN = re.compile(r"[A-Za-z]")
 
 
 def split_bilingual(text: str) -> tuple[str, str] | None:
-    """("English", "中文") when `text` is an English part followed by a Chinese one, else None
-    (a mixed title such as "Annual leave 年假 (statutory 法定福利)" is shown whole)."""
+    """("English", "中文") when `text` is an English part followed by a Chinese one, or "中文 /
+    English" (notifications), else None (a mixed title such as "Annual leave 年假 (statutory
+    法定福利)" is shown whole)."""
+    chinese, slash, english = (text or "").partition(" / ")
+    if slash and _CJK.match(chinese) and _LATIN.match(english):
+        return english.strip(), chinese.strip()
     match = _CJK.search(text or "")
     if match is None or match.start() == 0:
         return None

@@ -104,7 +104,7 @@ ZH = {
     "Open my task list": "打开我的待办任务",
     "Unread notifications": "未读通知",
     "Waiting for me": "等我处理",
-    "My running processes": "我发起的进行中流程",
+    "My running processes": "我的进行中流程",
     "Notifications": "通知",
     # instances
     "The processes you started or that are about you, and where each one stands.": "您发起的或与您有关的流程，以及每个流程进行到哪一步。",

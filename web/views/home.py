@@ -1,6 +1,7 @@
 """Sign-in and the home page: what is waiting for me."""
 
 from django.contrib.auth.decorators import login_required
+from django.db.models import Q
 from django.shortcuts import render
 from django.utils import timezone
 
@@ -12,7 +13,7 @@ def home(request):
     user = request.user
     tasks = selectors.inbox(user).select_related("instance__definition")
     now = timezone.now()
-    mine = selectors.instances_visible_to(user).filter(started_by=user)
+    mine = selectors.instances_visible_to(user).filter(Q(started_by=user) | Q(subject__user=user))
     return render(
         request,
         "web/home.html",

@@ -44,6 +44,11 @@
   const CJK = /[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]/;
   CF.bi = function (text) {
     if (typeof text !== "string") return text;
+    const isChinese = document.documentElement.lang.startsWith("zh");
+    const halves = text.split(" / ");
+    if (halves.length === 2 && CJK.test(halves[0][0] || "") && /^[A-Za-z]/.test(halves[1])) {
+      return isChinese ? halves[0].trim() : halves[1].trim();
+    }
     const match = CJK.exec(text);
     if (!match || match.index === 0) return text;
     let english = text.slice(0, match.index).trim();
@@ -54,7 +59,7 @@
     }
     english = english.replace(/\/\s*$/, "").trim();
     if (!english || /[A-Za-z]/.test(chinese)) return text;
-    return document.documentElement.lang.startsWith("zh") ? chinese : english;
+    return isChinese ? chinese : english;
   };
 
   CF.el = function (tag, attrs, children) {
