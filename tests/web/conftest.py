@@ -18,10 +18,6 @@ from hr.models import Employee, OrgUnit, RoleAssignment
 from tests.conftest import shipped_bundle
 from workflows import services
 
-# Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make
-# between page steps are ordinary synchronous calls, so Django's async guard is lifted here.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 CHROMIUM = os.environ.get("CAREFLOW_CHROMIUM", "/usr/bin/chromium")
 NEW_HIRE, NEW_HIRE_PASSWORD = "new_nurse", "welcome-2026"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -50,12 +46,23 @@ def browser():
         pytest.fail(f"CAREFLOW_REQUIRE_BROWSER=1 but {reason}")
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"]
-        )
-        yield chromium
-        chromium.close()
+    # Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make
+    # between page steps are ordinary synchronous calls, so Django's async guard is lifted
+    # while the browser runs (and put back after).
+    before = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(
+                executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"]
+            )
+            yield chromium
+            chromium.close()
+    finally:
+        if before is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = before
 
 
 @pytest.fixture(scope="session")
