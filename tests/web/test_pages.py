@@ -1,10 +1,13 @@
 """The pages' access rules, without a browser: who may open what."""
 
+import datetime as dt
+
 import pytest
 from django.test import Client
 
 from hr.demo import demo_seed
-from tests.conftest import shipped_bundle
+from hr.models import Employee
+from tests.conftest import bundle_files, shipped_bundle
 from workflows import services
 from workflows.models import HumanTask
 
@@ -82,3 +85,21 @@ def test_operator_buttons_only_for_operators(leave_task):
     assert b'data-op="terminate"' not in client_for("auditor").get(path).content
     assert b'id="verify-button"' in client_for("auditor").get(path).content
     assert b'id="verify-button"' not in client_for("east_nurse").get(path).content
+
+
+def test_due_dates_and_overdue_marks(db, time_machine):
+    # Given a feedback answer with a 5-day deadline, opened on 2 March ...
+    time_machine.move_to(dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC), tick=False)
+    demo_seed()
+    services.version_deploy(files=bundle_files("feedback_deadline"))
+    nurse = Employee.objects.get(employee_no="E0003")
+    services.instance_start(process_key="feedback_deadline", started_by=nurse.user, subject=nurse)
+    head_nurse = client_for("east_head_nurse")
+    on_time = head_nurse.get("/tasks/").content.decode()
+    assert "2026-03-07 09:00" in on_time  # due 5 days later, shown in Beijing time
+    assert "overdue" not in on_time
+    # ... it is overdue a week later, before any sweep has fired the deadline.
+    time_machine.move_to(dt.datetime(2026, 3, 9, 1, 0, tzinfo=dt.UTC), tick=False)
+    late = head_nurse.get("/tasks/")
+    assert 'class="badge overdue"' in late.content.decode()
+    assert head_nurse.get("/").context["overdue_count"] == 1
