@@ -39,12 +39,22 @@ def demo_activity(onboarding):
             human_task_id=task.pk, user=user(NEW_HIRE), data={"is_completed": True, "score": 92}
         )
     nurse = user("east_nurse")
-    services.instance_start(
-        process_key="leave_request",
-        started_by=nurse,
-        subject=nurse.employee,
-        data={"leave_type": "annual", "days": 5, "reason": "探亲 family visit"},
+    for days in (2, 5):
+        services.instance_start(
+            process_key="leave_request",
+            started_by=nurse,
+            subject=nurse.employee,
+            data={"leave_type": "annual", "days": days, "reason": "探亲 family visit"},
+        )
+    # The short one is approved by the head nurse: a finished process for the cycle times.
+    short = HumanTask.objects.get(element_id="review_by_supervisor")
+    services.task_complete(
+        human_task_id=short.pk, user=user("east_head_nurse"), data={"decision": "approve"}
     )
+    for task in short.instance.tasks.filter(status=HumanTask.Status.OPEN):
+        services.task_complete(human_task_id=task.pk, user=nurse, data={"acknowledged": True})
+    short.instance.refresh_from_db()
+    assert short.instance.status == "completed"
     return onboarding
 
 

@@ -377,6 +377,8 @@
     if (!options.isOpen) return;
     const formNode = document.getElementById("task-form");
     const form = CF.renderForm(formNode, payload.schema, payload.ui_schema, payload.data);
+    // The button works once the form is drawn (it starts disabled in the page).
+    document.getElementById("complete-button").disabled = false;
     formNode.addEventListener("submit", async (event) => {
       event.preventDefault();
       if (!form.check()) return;
@@ -400,6 +402,7 @@
     const formNode = document.getElementById("start-form");
     const subject = document.getElementById("subject");
     const form = CF.renderForm(document.getElementById("start-fields"), payload.schema, payload.ui_schema, {});
+    document.getElementById("start-button").disabled = false;
     formNode.addEventListener("submit", async (event) => {
       event.preventDefault();
       const subjectBox = subject && subject.closest(".field");
