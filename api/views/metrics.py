@@ -5,7 +5,7 @@ else gets 403.
 """
 
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -164,74 +164,70 @@ class OpenTasksReport(serializers.Serializer):
 
 
 class _MetricApi(APIView):
-    permission_classes = [IsMetricsReader]
-    input_serializer = PeriodInput
+    """One metric: validate the query, compute the report in the caller's scope, shape it."""
 
-    def params(self, request) -> dict:
+    permission_classes = [IsMetricsReader]
+    input_serializer: type = PeriodInput
+    output_serializer: type
+
+    def report(self, params: dict, scope: list[str] | None) -> dict:
+        raise NotImplementedError
+
+    def get(self, request):
         filters = self.input_serializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
-        return filters.validated_data
+        report = self.report(filters.validated_data, metrics_scope(request.user))
+        return Response(self.output_serializer(report).data)
 
 
+@extend_schema_view(get=extend_schema(parameters=[GroupedPeriodInput], responses=TurnoverReport))
 class TurnoverMetricsApi(_MetricApi):
     """Turnover 人员流动率: leavers / average headcount per clinic or role family."""
 
     input_serializer = GroupedPeriodInput
+    output_serializer = TurnoverReport
 
-    @extend_schema(parameters=[GroupedPeriodInput], responses=TurnoverReport)
-    def get(self, request):
-        params = self.params(request)
-        report = metrics.turnover(
-            period=_period(params),
-            group_by=params["group_by"],
-            scope=metrics_scope(request.user),
-        )
-        return Response(TurnoverReport(report).data)
+    def report(self, params, scope):
+        return metrics.turnover(period=_period(params), group_by=params["group_by"], scope=scope)
 
 
+@extend_schema_view(get=extend_schema(parameters=[GroupedPeriodInput], responses=TrainingReport))
 class TrainingMetricsApi(_MetricApi):
     """Training participation 培训参与率 per clinic or role family."""
 
     input_serializer = GroupedPeriodInput
+    output_serializer = TrainingReport
 
-    @extend_schema(parameters=[GroupedPeriodInput], responses=TrainingReport)
-    def get(self, request):
-        params = self.params(request)
-        report = metrics.training(
-            period=_period(params),
-            group_by=params["group_by"],
-            scope=metrics_scope(request.user),
-        )
-        return Response(TrainingReport(report).data)
+    def report(self, params, scope):
+        return metrics.training(period=_period(params), group_by=params["group_by"], scope=scope)
 
 
+@extend_schema_view(get=extend_schema(parameters=[PeriodInput], responses=FeedbackReport))
 class FeedbackMetricsApi(_MetricApi):
     """Employee voice 心声直达: participation, closure time and unresolved share per clinic."""
 
-    @extend_schema(parameters=[PeriodInput], responses=FeedbackReport)
-    def get(self, request):
-        params = self.params(request)
-        report = metrics.feedback(period=_period(params), scope=metrics_scope(request.user))
-        return Response(FeedbackReport(report).data)
+    output_serializer = FeedbackReport
+
+    def report(self, params, scope):
+        return metrics.feedback(period=_period(params), scope=scope)
 
 
+@extend_schema_view(get=extend_schema(parameters=[PeriodInput], responses=CycleTimeReport))
 class CycleTimeMetricsApi(_MetricApi):
     """Cycle time 流程周期: how long completed processes and their user tasks took."""
 
-    @extend_schema(parameters=[PeriodInput], responses=CycleTimeReport)
-    def get(self, request):
-        params = self.params(request)
-        report = metrics.cycle_time(period=_period(params), scope=metrics_scope(request.user))
-        return Response(CycleTimeReport(report).data)
+    output_serializer = CycleTimeReport
+
+    def report(self, params, scope):
+        return metrics.cycle_time(period=_period(params), scope=scope)
 
 
+@extend_schema_view(get=extend_schema(responses=OpenTasksReport))
 class OpenTasksMetricsApi(_MetricApi):
     """Open and overdue tasks 待办与逾期 per process and clinic, right now."""
 
     input_serializer = StrictInput
+    output_serializer = OpenTasksReport
 
-    @extend_schema(responses=OpenTasksReport)
-    def get(self, request):
-        self.params(request)
-        report = metrics.open_tasks(scope=metrics_scope(request.user), now=timezone.now())
-        return Response(OpenTasksReport(report).data)
+    def report(self, params, scope):
+        return metrics.open_tasks(scope=scope, now=timezone.now())

@@ -1,8 +1,17 @@
 """Catalogue and demo data, one module per process area; `seed_all` runs them in order."""
 
-from hr.seed import benefits, feedback, offboarding, onboarding, performance, promotion
+from hr.seed import (
+    benefits,
+    family,
+    feedback,
+    offboarding,
+    onboarding,
+    performance,
+    promotion,
+    stories,
+)
 
-AREAS = [onboarding, promotion, performance, benefits, feedback, offboarding]
+AREAS = [onboarding, promotion, performance, benefits, feedback, offboarding, family, stories]
 
 
 def seed_all() -> None:

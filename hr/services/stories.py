@@ -10,7 +10,7 @@ reference and one extra day of annual leave.
 """
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from decimal import Decimal
 
 from django.conf import settings
@@ -319,13 +319,7 @@ class AwardResult:
     extra_leave_days: float = 0.0
 
     def as_dict(self) -> dict:
-        return {
-            "is_recorded": self.is_recorded,
-            "reason": self.reason,
-            "certificate_reference": self.certificate_reference,
-            "employee_no": self.employee_no,
-            "extra_leave_days": self.extra_leave_days,
-        }
+        return asdict(self)
 
 
 def _add_leave_day(employee: Employee, year: int) -> None:

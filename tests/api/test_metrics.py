@@ -15,10 +15,9 @@ from django.test.utils import CaptureQueriesContext
 
 from hr.models import Employee, FeedbackTicket, TrainingCompletion, TrainingCourse
 from tests.api.conftest import client_for
-from tests.conftest import bundle_files
+from tests.conftest import bundle_files, shipped_bundle
 from tests.factories import EmployeeFactory
 from workflows import services
-from workflows.models import HumanTask
 
 pytestmark = pytest.mark.django_db
 
@@ -328,34 +327,39 @@ def test_cycle_time_of_clinic_hr(processes, org):
 
 
 def test_open_tasks(processes, org, time_machine):
-    first_open = HumanTask.objects.filter(status="open").order_by("pk").first()
-    # A task's due time is the deadline the engine projected for it; give one a past deadline.
-    HumanTask.objects.filter(pk=first_open.pk).update(due_at=at(2026, 3, 31))
-    time_machine.move_to(at(2026, 4, 1), tick=False)
+    # A leave request's approval is due 3 days after it is asked for (its deadline timer).
+    services.version_deploy(files=shipped_bundle("leave_request.bpmn"))
+    time_machine.move_to(at(2026, 3, 27), tick=False)
+    services.instance_start(
+        process_key="leave_request",
+        started_by=org.nurse.user,
+        subject=org.nurse,
+        data={"leave_type": "annual", "days": 2},
+    )
+    time_machine.move_to(at(2026, 4, 1), tick=False)  # past 30 March 09:00, timers not fired
 
     report = get(org.group_hr.user, "/api/v1/metrics/open-tasks/")
 
-    # two open in east (one past due), one in west
+    def row(process, label, unit, open_, overdue):
+        return {
+            "process_key": process,
+            "process_label": label,
+            "org_unit": unit.code,
+            "org_unit_label": unit.name,
+            "open": open_,
+            "overdue": overdue,
+        }
+
+    # east: the leave approval (overdue) and two simple tasks without a due time; west: one
     assert report["rows"] == [
-        {
-            "process_key": "simple_task",
-            "process_label": "Simple task 简单任务",
-            "org_unit": "east",
-            "org_unit_label": org.east.name,
-            "open": 2,
-            "overdue": 1,
-        },
-        {
-            "process_key": "simple_task",
-            "process_label": "Simple task 简单任务",
-            "org_unit": "west",
-            "org_unit_label": org.west.name,
-            "open": 1,
-            "overdue": 0,
-        },
+        row("leave_request", "Leave request 请假申请", org.east, 1, 1),
+        row("simple_task", "Simple task 简单任务", org.east, 2, 0),
+        row("simple_task", "Simple task 简单任务", org.west, 1, 0),
     ]
     west = get(org.west_hr.user, "/api/v1/metrics/open-tasks/")
-    assert [(r["org_unit"], r["open"]) for r in west["rows"]] == [("west", 1)]
+    assert [(r["process_key"], r["org_unit"], r["open"]) for r in west["rows"]] == [
+        ("simple_task", "west", 1)
+    ]
 
 
 @pytest.mark.parametrize(

@@ -339,3 +339,13 @@ def test_the_scans_are_on_the_beat_schedule(settings):
     schedule = {entry["task"] for entry in django_settings.CELERY_BEAT_SCHEDULE.values()}
 
     assert {"workers.family_birthday_reminders", "workers.story_monthly_award"} <= schedule
+
+
+def test_a_month_without_appreciation_opens_no_round(org, wall):
+    published_story(org)
+    out = StringIO()
+
+    call_command("story_monthly_award", "--date", "2026-11-01", stdout=out)
+
+    assert out.getvalue().strip() == "no award round opened (already open, or no candidates)"
+    assert StoryAward.objects.count() == 0

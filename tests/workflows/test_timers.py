@@ -8,6 +8,7 @@ after 7 days (-> `escalate_to_hr`, Clinic HR).
 import datetime as dt
 
 import pytest
+from django.utils import timezone
 
 from tests.conftest import bundle_files
 from workflows import selectors, services
@@ -65,6 +66,16 @@ def test_starting_arms_both_boundary_timers(training):
         ("remind_after_3_days", REMIND_AT, Timer.Status.WAITING),
         ("escalate_after_7_days", ESCALATE_AT, Timer.Status.WAITING),
     ]
+
+
+def test_the_deadline_is_the_tasks_due_time(training, clock):
+    # the interrupting escalation, not the reminder, makes the task due
+    (task,) = HumanTask.objects.filter(instance=training)
+    assert (task.element_id, task.due_at) == ("complete_training", ESCALATE_AT)
+    clock.move_to(ESCALATE_AT + dt.timedelta(seconds=1), tick=False)
+    assert [
+        t.pk for t in selectors.inbox(training.subject.user).filter(due_at__lt=timezone.now())
+    ] == [task.pk]
 
 
 def test_nothing_fires_a_minute_before_the_reminder_is_due(training, clock):
