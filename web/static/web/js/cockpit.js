@@ -32,7 +32,9 @@
       showDiagram(container, CF.jsonFrom("diagram-data")).catch((error) =>
         CF.say(message, interpolate(gettext("The diagram could not be shown: %s"), [error.message]), "error"));
     }
+    // The buttons start disabled in the page and work once their handlers are here.
     document.querySelectorAll("[data-op]").forEach((button) => {
+      button.disabled = false;
       button.addEventListener("click", async () => {
         const op = button.dataset.op;
         let reason = "";
@@ -46,6 +48,7 @@
       });
     });
     document.querySelectorAll("[data-retry]").forEach((button) => {
+      button.disabled = false;
       button.addEventListener("click", async () => {
         const result = await CF.api("POST", "/api/v1/incidents/" + button.dataset.retry + "/retry");
         if (!result.ok) return CF.say(message, CF.errorText(result), "error");
@@ -54,6 +57,7 @@
     });
     const verify = document.getElementById("verify-button");
     if (verify) {
+      verify.disabled = false;
       verify.addEventListener("click", async () => {
         const result = await CF.api("GET", base + "/history/verify");
         if (!result.ok) return CF.say(message, CF.errorText(result), "error");

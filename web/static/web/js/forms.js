@@ -359,6 +359,7 @@
       context.append(el("h3", { text: key }), showValue(value));
     });
     document.querySelectorAll("#task-actions [data-action]").forEach((button) => {
+      button.disabled = false;
       button.addEventListener("click", async () => {
         const action = button.dataset.action;
         const body = action === "delegate" ? { to_user: document.getElementById("delegate-to").value.trim() } : undefined;

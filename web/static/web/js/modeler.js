@@ -126,6 +126,7 @@
       });
     }
 
+    deploy.disabled = false; // starts disabled: it works once the files are loaded
     deploy.addEventListener("click", async () => {
       if (shownText) files[shownText] = editor.value;
       if (!checkText()) return CF.say(status, gettext("Fix the file with invalid JSON first."), "error");
