@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 from django.views.i18n import JavaScriptCatalog
 
-from web.views import cockpit, dashboards, home, modeler, processes, tasks
+from web.views import cockpit, dashboards, feedback, home, modeler, processes, tasks
 
 app_name = "web"
 
@@ -21,6 +21,7 @@ urlpatterns = [
     path("processes/", processes.process_list, name="processes"),
     path("processes/<str:key>/start/", processes.process_start, name="process-start"),
     path("instances/", processes.instance_list, name="instances"),
+    path("feedback/", feedback.feedback, name="feedback"),
     path("instances/<int:instance_id>/", cockpit.instance_cockpit, name="cockpit"),
     path("modeler/", modeler.modeler_list, name="modeler-list"),
     path("modeler/<str:key>/", modeler.modeler, name="modeler"),

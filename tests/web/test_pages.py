@@ -40,7 +40,8 @@ def client_for(username: str) -> Client:
 
 
 @pytest.mark.parametrize(
-    "path", ["/", "/tasks/", "/processes/", "/instances/", "/modeler/", "/dashboards/"]
+    "path",
+    ["/", "/tasks/", "/processes/", "/instances/", "/feedback/", "/modeler/", "/dashboards/"],
 )
 def test_anonymous_is_sent_to_sign_in(db, path):
     response = Client().get(path)

@@ -5,6 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from hr.models import FeedbackTicket
 from tests.conftest import shipped_bundle
 from tests.web.conftest import sign_in, user
 from workflows import services
@@ -123,3 +124,25 @@ def test_pages_speak_chinese_by_default_and_switch_to_english(demo, new_page):
     page.locator("button[data-lang='en']").click()
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.locator(".mainnav a[href='/tasks/']")).to_have_text("Tasks")
+
+
+def test_employee_sends_anonymous_feedback_and_follows_it(demo, new_page):
+    services.version_deploy(files=shipped_bundle("feedback_closure.bpmn"))
+    page = new_page()
+    sign_in(page, "east_nurse")
+    page.get_by_role("link", name="Start a process").first.click()
+    page.locator("[data-process='feedback_closure'] a").click()
+    page.get_by_role("button", name="Send", exact=True).click()
+    expect(page.locator(".field[data-field='text'] .field-error")).to_have_text(
+        "This field is required."
+    )
+    page.get_by_label("Your feedback").fill("夜班太多 Too many night shifts this month")
+    page.get_by_label("Send anonymously").check()
+    page.get_by_role("button", name="Send", exact=True).click()
+    expect(page.locator("#feedback-receipt")).to_be_visible()
+    ticket = FeedbackTicket.objects.get()
+    assert ticket.is_anonymous
+    assert ticket.submitter is None
+    expect(page.locator("#receipt-code")).to_have_text(ticket.receipt_code)
+    page.get_by_role("button", name="Look up").click()
+    expect(page.locator("#lookup-status")).to_have_text("Received")
