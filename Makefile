@@ -6,12 +6,17 @@ UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 MANAGE := $(UV) run --frozen python manage.py
 HOST ?= 127.0.0.1:8000
 
-.PHONY: setup run test lint format schema bench backup restore test-faults
+.PHONY: setup run test lint format schema bench backup restore test-faults messages screenshots
 
 setup:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 \
 		|| $(PYTHON) -m pip install --quiet --user uv
 	$(UV) sync --frozen
+	@# The pages' front-end packages (bpmn-js, chart.js) come from npm, only when Node.js is
+	@# present; without it the diagram pages say the viewer is not installed.
+	@if command -v npm >/dev/null 2>&1; then \
+		cd web/frontend && npm ci --no-audit --no-fund --loglevel=error && node copy-vendor.mjs; \
+	else echo "npm not found: skipping the diagram viewer and charts (web/frontend)"; fi
 
 # Start CareFlow on SQLite with the demo group, its people and the shipped processes.
 run: setup
@@ -60,3 +65,17 @@ backup: setup
 restore: setup
 	@test -n "$(FILE)" || { echo "usage: make restore FILE=careflow.dump [INTO=database url]"; exit 2; }
 	$(MANAGE) restore $(FILE) $(if $(INTO),--database-url $(INTO))
+
+# The pages' Chinese translation: extract the strings, fill them from web/locale/translate_zh.py,
+# compile the .mo files (committed, so nobody else needs gettext).
+messages: setup
+	cd web && PYTHONPATH=.. DJANGO_SETTINGS_MODULE=config.settings $(UV) run --frozen \
+		django-admin makemessages -l zh_Hans --no-location --ignore='frontend/*' --ignore='static/vendor/*'
+	cd web && PYTHONPATH=.. DJANGO_SETTINGS_MODULE=config.settings $(UV) run --frozen \
+		django-admin makemessages -d djangojs -l zh_Hans --no-location --ignore='frontend/*' --ignore='static/vendor/*'
+	$(UV) run --frozen python web/locale/translate_zh.py
+	cd web && PYTHONPATH=.. DJANGO_SETTINGS_MODULE=config.settings $(UV) run --frozen django-admin compilemessages
+
+# Screenshots of every page from the demo data, in docs/screenshots/ (headless Chromium).
+screenshots: setup
+	CAREFLOW_REQUIRE_BROWSER=1 CAREFLOW_SCREENSHOTS=1 $(UV) run --frozen pytest -q tests/web/test_screenshots.py

@@ -705,6 +705,27 @@ class Engine:
             )
         return timers
 
+    def element_states(self, workflow: BpmnWorkflow) -> dict[str, str]:
+        """{BPMN element id: completed | waiting | active | error} over the task tree, for a
+        diagram: an element run several times (loops, multi-instance) shows its liveliest state."""
+        rank = {"completed": 0, "waiting": 1, "active": 2, "error": 3}
+        by_state = {
+            TaskState.COMPLETED: "completed",
+            TaskState.WAITING: "waiting",
+            TaskState.READY: "active",
+            TaskState.STARTED: "active",
+            TaskState.ERROR: "error",
+        }
+        states: dict[str, str] = {}
+        for task in workflow.get_tasks():
+            state = by_state.get(task.state)
+            element = getattr(task.task_spec, "bpmn_id", None)
+            if state is None or not element:
+                continue
+            if rank[state] >= rank.get(states.get(element, "completed"), 0):
+                states[element] = state
+        return states
+
     def task_data(self, workflow: BpmnWorkflow, task_id: UUID) -> dict[str, Any]:
         return self._task(workflow, task_id).data
 

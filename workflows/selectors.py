@@ -4,12 +4,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from hr.models import RoleAssignment
 from hr.selectors import scope_paths
-from workflows.engine import engine
-from workflows.models import Document, HumanTask, Notification, ProcessInstance, WorkflowEvent
+from workflows import assignment
+from workflows.engine import engine, process_ids
+from workflows.models import (
+    Document,
+    HumanTask,
+    Notification,
+    ProcessDefinition,
+    ProcessInstance,
+    ProcessVersion,
+    WorkflowEvent,
+)
 from workflows.services import version_bundle
 
 
@@ -182,3 +191,44 @@ def document_visible_to(user: AbstractBaseUser, document_id) -> Document | None:
     if instances_visible_to(user).filter(documents=document).exists():
         return document
     return None
+
+
+def instance_element_states(instance: ProcessInstance) -> dict[str, str]:
+    """{BPMN element id: completed | waiting | active | error} of an instance, for its diagram."""
+    workflow = engine.load(
+        version_bundle(instance.version), instance.state, instance.serializer_version
+    )
+    return engine.element_states(workflow)
+
+
+def startable_versions(user: AbstractBaseUser) -> list[ProcessVersion]:
+    """The latest version of each process that `user` may start about someone (a person
+    starts it, not a message), in process key order."""
+    latest = (
+        ProcessVersion.objects.filter(definition=OuterRef("pk"))
+        .order_by("-number")
+        .values("pk")[:1]
+    )
+    latest_ids = ProcessDefinition.objects.annotate(latest_id=Subquery(latest)).values("latest_id")
+    versions = (
+        ProcessVersion.objects.filter(pk__in=latest_ids)
+        .select_related("definition")
+        .order_by("definition__key")
+    )
+    found = []
+    for version in versions:
+        if version.summary.get("start_messages"):
+            continue
+        lane = version.summary.get("start_lane", "")
+        if assignment.startable_subjects(user, start_lane=lane).exists():
+            found.append(version)
+    return found
+
+
+def version_main_file(version: ProcessVersion) -> str:
+    """The name of the BPMN file of a version that holds its top-level process."""
+    process_id = version.summary.get("process_id", version.definition.key)
+    for name, content in sorted(version.bpmn_files.items()):
+        if process_id in process_ids(content.encode(), name):
+            return name
+    return sorted(version.bpmn_files)[0]
