@@ -22,7 +22,16 @@ def production_env(tmp_path, **overrides) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
-        if k not in {"DATABASE_URL", "DEBUG", "CAREFLOW_FIELD_KEYS", "ALLOWED_HOSTS"}
+        # DJANGO_ALLOW_ASYNC_UNSAFE: the browser tests lift Django's async guard for the whole
+        # session (tests/web/conftest.py); a production process never has it.
+        if k
+        not in {
+            "DATABASE_URL",
+            "DEBUG",
+            "CAREFLOW_FIELD_KEYS",
+            "ALLOWED_HOSTS",
+            "DJANGO_ALLOW_ASYNC_UNSAFE",
+        }
     }
     env.update(
         {
