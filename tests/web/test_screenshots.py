@@ -85,6 +85,8 @@ def test_screenshots_of_every_page(demo_activity, new_page):
     shoot(nurse, "start-process")
     nurse.goto("/processes/benefit_claim/start/")
     shoot(nurse, "start-form")
+    nurse.goto("/feedback/")
+    shoot(nurse, "feedback")
 
     auditor = new_page(locale="zh-CN")
     sign_in(auditor, "auditor")
@@ -124,6 +126,7 @@ def test_screenshots_of_every_page(demo_activity, new_page):
             "task-form-en",
             "start-process",
             "start-form",
+            "feedback",
             "cockpit",
             "modeler",
             "dashboards",
