@@ -126,6 +126,9 @@ class ParsedBundle:
     start_ui_form: str = ""
     start_lane: str = ""
     start_messages: list[str] = field(default_factory=list)
+    # Started only by CareFlow itself (a scan, or an endpoint of its own such as the story
+    # submission): start event property startedBySystem="true"; /instances/start refuses it.
+    started_by_system: bool = False
     lanes: dict[str, tuple[str, str]] = field(default_factory=dict)  # lane -> (file, element)
     forms: dict[str, tuple[str, str]] = field(default_factory=dict)  # form file -> (file, element)
     operators: dict[str, tuple[str, str]] = field(default_factory=dict)
@@ -143,6 +146,7 @@ class ParsedBundle:
             "start_ui_form": self.start_ui_form,
             "start_lane": self.start_lane,
             "start_messages": self.start_messages,
+            "started_by_system": self.started_by_system,
             "user_tasks": {
                 k: {
                     "name": v.name,
@@ -338,6 +342,8 @@ def _collect(bundle: ParsedBundle, process_spec: Any) -> None:
             bundle.start_form = bundle.start_form or props.get("formJsonSchemaFilename", "")
             bundle.start_ui_form = bundle.start_ui_form or props.get("formUiSchemaFilename", "")
             bundle.start_lane = bundle.start_lane or ts.lane or ""
+            if props.get("startedBySystem", "").strip().lower() == "true":
+                bundle.started_by_system = True
             if isinstance(ts.event_definition, MessageEventDefinition):
                 bundle.start_messages.append(ts.event_definition.name)
         if isinstance(ts, ServiceTask):

@@ -217,7 +217,7 @@ def startable_versions(user: AbstractBaseUser) -> list[ProcessVersion]:
     )
     found = []
     for version in versions:
-        if version.summary.get("start_messages"):
+        if version.summary.get("start_messages") or version.summary.get("started_by_system"):
             continue
         lane = version.summary.get("start_lane", "")
         if assignment.startable_subjects(user, start_lane=lane).exists():

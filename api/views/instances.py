@@ -108,6 +108,11 @@ class InstanceStartApi(APIView):
         )
         if version is None:
             raise InvalidInput([{"field": "process", "message": "no such process is deployed"}])
+        if version.summary.get("started_by_system"):
+            raise NotAllowed(
+                f"{params['process']!r} is started by CareFlow itself (a scan or its own"
+                " endpoint), not by hand"
+            )
         if "subject" in params:
             subject = Employee.objects.filter(employee_no=params["subject"]).first()
             if subject is None:
