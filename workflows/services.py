@@ -770,7 +770,8 @@ def _start(
     initial["subject_employee_id"] = subject.pk if subject else None
     initial["org_unit_id"] = org_unit.pk if org_unit else None
     bundle = version_bundle(version)
-    with transaction.atomic():
+    # No savepoint when a caller's transaction is open (instance_start): all or nothing.
+    with transaction.atomic(savepoint=False):
         instance = ProcessInstance(
             definition=version.definition,
             version=version,
