@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -455,6 +455,13 @@ def _project_tasks(
             ).values_list("task_id", "pk", "element_id")
         }
     )
+    # A deadline (an interrupting timer on a user task) is the task's due time: the inbox's
+    # `overdue` filter and the open-tasks metrics read it from the task row.
+    deadlines: dict[UUID, datetime] = {}
+    for timer in snap.timers:
+        if timer.is_interrupting and timer.attached_task_id in ready:
+            known = deadlines.get(timer.attached_task_id, timer.due_at)
+            deadlines[timer.attached_task_id] = min(known, timer.due_at)
     now = timezone.now()
     gone = [(t, pk, element) for t, (pk, element) in open_rows.items() if t not in ready]
     if gone:
@@ -476,6 +483,7 @@ def _project_tasks(
             lane=task.lane,
             form=task.form,
             ui_form=task.ui_form,
+            due_at=deadlines.get(task_id),
         )
         try:
             candidates = assignment.resolve(task.lane, _context(instance, task.data))
@@ -545,17 +553,6 @@ def _project_timers(instance: ProcessInstance, snap: Snapshot) -> None:
     ]
     for timer in Timer.objects.bulk_create(new):
         _fire_soon(timer)
-    # A deadline (an interrupting timer on a user task) is the task's due time: the inbox's
-    # `overdue` filter and the open-tasks metrics read it from the task row.
-    deadlines: dict[Any, Any] = {}
-    for timer in new:
-        if timer.is_interrupting and timer.attached_task_id is not None:
-            known_due = deadlines.get(timer.attached_task_id, timer.due_at)
-            deadlines[timer.attached_task_id] = min(known_due, timer.due_at)
-    for task_id, due_at in deadlines.items():
-        HumanTask.objects.filter(
-            instance_id=instance.pk, task_id=task_id, status=HumanTask.Status.OPEN
-        ).update(due_at=due_at)
 
 
 def _schedule_service_retry(
@@ -874,11 +871,8 @@ def _check_four_eyes(instance: ProcessInstance, row: HumanTask, user: AbstractBa
         )
 
 
-def _check_may_work(
-    row: HumanTask, user: AbstractBaseUser, instance: ProcessInstance | None = None
-) -> None:
-    if instance is not None:
-        _check_four_eyes(instance, row, user)
+def _check_may_work(instance: ProcessInstance, row: HumanTask, user: AbstractBaseUser) -> None:
+    _check_four_eyes(instance, row, user)
     if row.assignee_id is not None:
         if row.assignee_id != user.pk:
             raise Conflict(f"task {row.pk} is claimed by someone else")
@@ -925,7 +919,7 @@ def task_claim(*, human_task_id: int, user: AbstractBaseUser) -> HumanTask:
     """Take a task so nobody else works it."""
     with transaction.atomic():
         instance, row = _locked_open_task(human_task_id)
-        _check_may_work(row, user, instance)
+        _check_may_work(instance, row, user)
         if row.assignee_id == user.pk:
             return row
         row.assignee = user
@@ -960,7 +954,7 @@ def task_delegate(
         raise InvalidInput([{"field": "to_user", "message": "user is not active"}])
     with transaction.atomic():
         instance, row = _locked_open_task(human_task_id)
-        _check_may_work(row, user, instance)
+        _check_may_work(instance, row, user)
         _check_four_eyes(instance, row, to_user)
         row.assignee = to_user
         row.claimed_at = timezone.now()
@@ -998,7 +992,7 @@ def task_complete(
         form = _form(instance.version, row.form)
         validate_form_data(form, data)
         data = sensitive.seal(form, data)
-        _check_may_work(row, user, instance)
+        _check_may_work(instance, row, user)
         attached = documents.form_documents_check(form, data, user)
         if instance.status not in (Status.RUNNING, Status.WAITING, Status.ERROR):
             raise Conflict(f"instance {instance.pk} is {instance.status}")
