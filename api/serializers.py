@@ -135,7 +135,7 @@ class InstanceOut(serializers.ModelSerializer):
         ]
 
     def get_waiting_at(self, instance) -> list[str]:
-        return self.context.get("steps", {}).get(instance.pk, [])
+        return [task["name"] for task in self.get_open_tasks(instance)]
 
     def get_open_tasks(self, instance) -> list[dict]:
         return self.context.get("open_tasks", {}).get(instance.pk, [])

@@ -145,17 +145,6 @@ def task_form(task: HumanTask) -> dict[str, Any]:
     }
 
 
-def open_steps(instance_ids: list[int]) -> dict[int, list[str]]:
-    """Names of the open tasks each instance waits at, for list views (one query)."""
-    steps: dict[int, list[str]] = {i: [] for i in instance_ids}
-    rows = HumanTask.objects.filter(
-        instance_id__in=instance_ids, status=HumanTask.Status.OPEN
-    ).values_list("instance_id", "name")
-    for instance_id, name in rows.order_by("created_at", "id"):
-        steps[instance_id].append(name)
-    return steps
-
-
 def open_tasks(instance_ids: list[int]) -> dict[int, list[dict]]:
     """The open tasks (id, element, name) each instance waits at (one query)."""
     found: dict[int, list[dict]] = {i: [] for i in instance_ids}

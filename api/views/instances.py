@@ -28,10 +28,7 @@ def visible_instance(request, instance_id: int) -> ProcessInstance:
 def instance_out(instances, many: bool = False):
     items = list(instances) if many else [instances]
     open_tasks = selectors.open_tasks([i.pk for i in items])
-    steps = {k: [t["name"] for t in v] for k, v in open_tasks.items()}
-    return InstanceOut(
-        instances, many=many, context={"steps": steps, "open_tasks": open_tasks}
-    ).data
+    return InstanceOut(instances, many=many, context={"open_tasks": open_tasks}).data
 
 
 class InstanceFilter(django_filters.FilterSet):
