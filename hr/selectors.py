@@ -58,6 +58,14 @@ def _own_employee_id(user: AbstractBaseUser) -> int | None:
     return Employee.objects.filter(user=user).values_list("pk", flat=True).first()
 
 
+def _self_and_subtrees(user: AbstractBaseUser, roles) -> Q:
+    """The user's own employee record and everyone under the units where they hold `roles`."""
+    visible = Q(user=user)
+    for path in scope_paths(user, roles):
+        visible |= Q(org_unit__path__startswith=path)
+    return visible
+
+
 def employees_visible_to(user: AbstractBaseUser) -> QuerySet[Employee]:
     """Employee records `user` may see (work data): HR their unit's subtree, a supervisor
     their reports (direct, or in the subtree where they supervise), everyone themselves."""
@@ -66,12 +74,10 @@ def employees_visible_to(user: AbstractBaseUser) -> QuerySet[Employee]:
         return employees.none()
     if user.is_superuser:
         return employees
-    visible = Q(user=user)
+    visible = _self_and_subtrees(user, (*HR_ROLES, Role.SUPERVISOR))
     own_id = _own_employee_id(user)
     if own_id is not None:
         visible |= Q(manager_id=own_id)
-    for path in scope_paths(user, (*HR_ROLES, Role.SUPERVISOR)):
-        visible |= Q(org_unit__path__startswith=path)
     return employees.filter(visible)
 
 
@@ -128,10 +134,7 @@ def hr_records_visible_to(user: AbstractBaseUser) -> QuerySet[Employee]:
     auditor. (Their employee records and private fields: `employees_visible_to`.)"""
     if user.is_superuser:
         return Employee.objects.all()
-    visible = Q(user=user)
-    for path in scope_paths(user, HR_SCOPING_ROLES):
-        visible |= Q(org_unit__path__startswith=path)
-    return Employee.objects.filter(visible)
+    return Employee.objects.filter(_self_and_subtrees(user, HR_SCOPING_ROLES))
 
 
 def active_employee(employee_no: str) -> Employee:
