@@ -801,7 +801,7 @@ class ComplianceSignal(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     received_at = models.DateTimeField(auto_now_add=True)
-    # The compliance_deduction instance this signal started (the third violation only).
+    # The compliance_deduction instance this violation counts towards (at most one).
     deduction_instance_id = models.BigIntegerField(null=True, blank=True)
     achievement = models.OneToOneField(
         Achievement, null=True, blank=True, on_delete=models.SET_NULL, related_name="signal"

@@ -10,7 +10,9 @@ from workflows.registry import OperationContext, operation
 @operation("hr.compliance_signal_load")
 def compliance_signal_load(ctx: OperationContext, signal_id: int) -> dict[str, Any]:
     """The third violation: kind, severity, role family, and the violations counted."""
-    return compliance_services.signal_load(signal_id=signal_id, employee_id=ctx.subject_employee_id)
+    return compliance_services.signal_load(
+        signal_id=signal_id, employee_id=ctx.subject_employee_id, instance_id=ctx.instance_id
+    )
 
 
 @operation("hr.compliance_deduction_open")

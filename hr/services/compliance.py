@@ -10,11 +10,11 @@ transaction, under a lock on the employee:
 
 - maps it to the policy clause it concerns with the `compliance_signal_clause` DMN, deployed
   with the `compliance_deduction` process (so process owners change the mapping by deploying);
-- a violation that is exactly the THIRD of its clause within 30 days (rolling: the signals of
-  that clause that occurred from 30 days before this one up to it, this one included) starts
-  the `compliance_deduction` process: a deduction notice for the supervisor and the clause's
-  mandatory training. The fourth and later within the window start nothing more (the process
-  already runs for that cluster); different clauses never add up;
+- three violations of one clause that occurred within 30 days of each other start the
+  `compliance_deduction` process (a deduction notice for the supervisor and the clause's
+  mandatory training), and each violation counts towards one deduction at most: the fourth
+  in the window starts nothing more, three new ones start it again. The three need not
+  arrive in the order they occurred (`_start_deductions`); different clauses never add up;
 - a patient commendation becomes an `Achievement` the promotion requirements count and, when
   the DMN names an indicator of the employee's role family, an `AppraisalInput` that adds its
   points to that indicator of the month's appraisal (applied when the scores arrive).
@@ -176,8 +176,7 @@ def signal_record(
         count, deduction = None, None
         if is_violation:
             count = len(violations_in_window(signal))
-            if count == VIOLATIONS_TO_ACT:
-                deduction = _start_deduction(signal, recorded_by)
+            deduction = _start_deductions(signal, recorded_by)
     return SignalIntake(signal, True, count, deduction)
 
 
@@ -199,6 +198,51 @@ def _record_commendation(signal: ComplianceSignal, decided: dict[str, Any]) -> N
         )
 
 
+def _start_deductions(
+    signal: ComplianceSignal, started_by: AbstractBaseUser | None
+) -> ProcessInstance | None:
+    """Start the deduction a newly recorded violation completes, if any.
+
+    Each violation counts towards one deduction at most: three of a clause that occurred
+    within 30 days of each other and that no deduction has counted yet start one, which
+    counts those three. Signals may arrive out of the order they occurred in (an attendance
+    system sends a week at once, newest first), so the three need not end with the new one:
+    the earliest such three that hold it are taken, and the deduction is started for the
+    last of them by date (its month is the notice's)."""
+    window = dt.timedelta(days=WINDOW_DAYS)
+    uncounted = list(
+        ComplianceSignal.objects.filter(
+            employee_id=signal.employee_id,
+            clause_code=signal.clause_code,
+            is_violation=True,
+            deduction_instance_id__isnull=True,
+            occurred_at__gte=signal.occurred_at - window,
+            occurred_at__lte=signal.occurred_at + window,
+        ).order_by("occurred_at", "pk")
+    )
+    n = VIOLATIONS_TO_ACT
+    for i in range(len(uncounted) - n + 1):
+        three = uncounted[i : i + n]
+        if signal in three and three[-1].occurred_at - three[0].occurred_at <= window:
+            instance = _start_deduction(three[-1], started_by)
+            ComplianceSignal.objects.filter(pk__in=[s.pk for s in three]).update(
+                deduction_instance_id=instance.pk
+            )
+            signal.refresh_from_db(fields=["deduction_instance_id"])
+            return instance
+    return None
+
+
+def counted_violations(signal: ComplianceSignal, instance_id: int | None) -> list[ComplianceSignal]:
+    """The violations a deduction for `signal` counts: those of its window that no other
+    deduction has counted (the intake marks them when it starts the process)."""
+    return [
+        s
+        for s in violations_in_window(signal)
+        if s.deduction_instance_id is None or s.deduction_instance_id == instance_id
+    ]
+
+
 def _start_deduction(
     signal: ComplianceSignal, started_by: AbstractBaseUser | None
 ) -> ProcessInstance:
@@ -212,8 +256,6 @@ def _start_deduction(
         )
     except NotFound:
         raise Conflict(f"the {DEDUCTION_PROCESS!r} process is not deployed") from None
-    signal.deduction_instance_id = instance.pk
-    signal.save(update_fields=["deduction_instance_id"])
     return instance
 
 
@@ -227,7 +269,9 @@ def _signal(signal_id: int) -> ComplianceSignal:
     return signal
 
 
-def signal_load(*, signal_id: int, employee_id: int | None) -> dict[str, Any]:
+def signal_load(
+    *, signal_id: int, employee_id: int | None, instance_id: int | None
+) -> dict[str, Any]:
     """The signal as the deduction process sees it: the DMN inputs and the violations of its
     clause counted in the 30-day window."""
     signal = _signal(signal_id)
@@ -235,7 +279,7 @@ def signal_load(*, signal_id: int, employee_id: int | None) -> dict[str, Any]:
         raise InvalidInput([{"field": "signal_id", "message": "is about another employee"}])
     if not signal.is_violation:
         raise InvalidInput([{"field": "signal_id", "message": "is not a violation"}])
-    counted = violations_in_window(signal)
+    counted = counted_violations(signal, instance_id)
     return {
         **_signal_facts(employee=signal.employee, kind=signal.kind, severity=signal.severity),
         "id": signal.pk,
@@ -265,7 +309,12 @@ def deduction_notice_open(
             },
         )
         if created:
-            notice.signals.set(violations_in_window(signal))
+            counted = counted_violations(signal, instance_id)
+            notice.signals.set(counted)
+            # A deduction clinic HR started by hand counts its violations too.
+            ComplianceSignal.objects.filter(
+                pk__in=[s.pk for s in counted], deduction_instance_id__isnull=True
+            ).update(deduction_instance_id=instance_id)
     return notice
 
 

@@ -180,6 +180,62 @@ def test_the_fourth_within_the_window_starts_no_second_deduction(org, deduction,
     assert len(deductions(org.nurse)) == 1
 
 
+def keys_counted_by(instance: ProcessInstance) -> list[str]:
+    return sorted(
+        ComplianceSignal.objects.filter(deduction_instance_id=instance.pk).values_list(
+            "idempotency_key", flat=True
+        )
+    )
+
+
+def test_the_third_by_date_reported_before_the_second_starts_the_deduction(
+    org, deduction, attendance_system
+):
+    signal(attendance_system, org.nurse, "late_arrival", NOW - 3 * DAY, "a-1")
+    third = signal(attendance_system, org.nurse, "late_arrival", NOW - DAY, "a-3")
+    assert (third["violations_in_window"], deductions(org.nurse)) == (2, [])
+
+    second = signal(attendance_system, org.nurse, "late_arrival", NOW - 2 * DAY, "a-2")
+
+    # Two in its own window (a-3 occurred after it), yet it completes the three.
+    (instance,) = deductions(org.nurse)
+    assert (second["violations_in_window"], second["deduction_instance"]) == (2, instance.pk)
+    assert keys_counted_by(instance) == ["a-1", "a-2", "a-3"]
+    a3 = ComplianceSignal.objects.get(idempotency_key="a-3")
+    assert instance.business_key == f"compliance-attendance-{a3.pk}"
+    notice = DeductionNotice.objects.get(process_instance_id=instance.pk)
+    assert sorted(notice.signals.values_list("idempotency_key", flat=True)) == [
+        "a-1",
+        "a-2",
+        "a-3",
+    ]
+
+
+@pytest.mark.parametrize("order", ["oldest first", "newest first"])
+def test_five_in_a_month_start_one_deduction_whatever_the_order_they_arrive_in(
+    org, deduction, attendance_system, order
+):
+    days_ago = [50, 45, 30, 20, 15]
+    for d in days_ago if order == "oldest first" else reversed(days_ago):
+        signal(attendance_system, org.nurse, "late_arrival", NOW - d * DAY, f"d-{d}")
+
+    (instance,) = deductions(org.nurse)
+    counted = keys_counted_by(instance)
+    # Oldest first, the first three complete it; newest first, the newest three do.
+    assert counted == (
+        ["d-30", "d-45", "d-50"] if order == "oldest first" else ["d-15", "d-20", "d-30"]
+    )
+
+
+def test_three_new_violations_after_a_deduction_start_the_next(org, deduction, attendance_system):
+    for i, d in enumerate([40, 35, 30, 25, 15, 12]):
+        signal(attendance_system, org.nurse, "late_arrival", NOW - d * DAY, f"n-{i}")
+
+    first, second = sorted(deductions(org.nurse), key=lambda instance: instance.pk)
+    assert keys_counted_by(first) == ["n-0", "n-1", "n-2"]
+    assert keys_counted_by(second) == ["n-3", "n-4", "n-5"]
+
+
 def third_violation(org, attendance_system) -> ProcessInstance:
     for i in range(3):
         signal(attendance_system, org.nurse, "patient_complaint", NOW - (3 - i) * DAY, f"c-{i}")
