@@ -78,4 +78,5 @@ messages: setup
 
 # Screenshots of every page from the demo data, in docs/screenshots/ (headless Chromium).
 screenshots: setup
+	@fc-list :lang=zh 2>/dev/null | grep -q . || { echo "no Chinese font: install one (apt-get install fonts-noto-cjk), or the pages come out as boxes"; exit 2; }
 	CAREFLOW_REQUIRE_BROWSER=1 CAREFLOW_SCREENSHOTS=1 $(UV) run --frozen pytest -q tests/web/test_screenshots.py

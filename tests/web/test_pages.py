@@ -77,7 +77,10 @@ def test_start_page_offers_only_what_the_person_may_start(leave_task):
     page = client_for("east_hr").get("/processes/onboarding/start/")
     assert page.status_code == 200
     offered = {e.employee_no for e in page.context["subjects"]}
-    assert offered == {"E0001", "E0002", "E0003", "E0004", "E0005"}
+    # East Clinic's people, its staff without a sign-in included, but not its former staff
+    # (E0205 to E0207) nor anyone of West Clinic or HQ.
+    demo_users = {"E0001", "E0002", "E0003", "E0004", "E0005"}
+    assert offered == demo_users | {"E0201", "E0202", "E0203", "E0204"}
 
 
 def test_operator_buttons_only_for_operators(leave_task):

@@ -3,10 +3,13 @@
 Not part of `make test` (it rewrites committed files); it runs only with
 CAREFLOW_SCREENSHOTS=1, which `make screenshots` sets."""
 
+import datetime as dt
 import os
 
 import pytest
+import time_machine
 from django.core.management import call_command
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from tests.web.conftest import NEW_HIRE, NEW_HIRE_PASSWORD, SCREENSHOTS, sign_in, user
@@ -39,20 +42,25 @@ def demo_activity(onboarding):
             human_task_id=task.pk, user=user(NEW_HIRE), data={"is_completed": True, "score": 92}
         )
     nurse = user("east_nurse")
-    for days in (2, 5):
-        services.instance_start(
-            process_key="leave_request",
-            started_by=nurse,
-            subject=nurse.employee,
-            data={"leave_type": "annual", "days": days, "reason": "探亲 family visit"},
-        )
-    # The short one is approved by the head nurse: a finished process for the cycle times.
+    # Asked for yesterday morning, the short one approved in the afternoon: a finished process
+    # with a cycle time of hours for the dashboards.
+    now = timezone.now()
+    with time_machine.travel(now - dt.timedelta(hours=27), tick=False):
+        for days in (2, 5):
+            services.instance_start(
+                process_key="leave_request",
+                started_by=nurse,
+                subject=nurse.employee,
+                data={"leave_type": "annual", "days": days, "reason": "探亲 family visit"},
+            )
     short = HumanTask.objects.get(element_id="review_by_supervisor")
-    services.task_complete(
-        human_task_id=short.pk, user=user("east_head_nurse"), data={"decision": "approve"}
-    )
-    for task in short.instance.tasks.filter(status=HumanTask.Status.OPEN):
-        services.task_complete(human_task_id=task.pk, user=nurse, data={"acknowledged": True})
+    with time_machine.travel(now - dt.timedelta(hours=21), tick=False):
+        services.task_complete(
+            human_task_id=short.pk, user=user("east_head_nurse"), data={"decision": "approve"}
+        )
+    with time_machine.travel(now - dt.timedelta(hours=19), tick=False):
+        for task in short.instance.tasks.filter(status=HumanTask.Status.OPEN):
+            services.task_complete(human_task_id=task.pk, user=nurse, data={"acknowledged": True})
     short.instance.refresh_from_db()
     assert short.instance.status == "completed"
     return onboarding

@@ -9,6 +9,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         counts = demo_seed()
         self.stdout.write(
-            f"demo group ready: {counts['org_units']} org units, {counts['employees']} employees "
+            f"demo group ready: {counts['org_units']} org units, {counts['employees']} demo users "
+            f"among {counts['staff']} staff records, former staff included "
             f"(password for every demo user: {DEMO_PASSWORD})"
         )
