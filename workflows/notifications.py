@@ -43,6 +43,11 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "{process}（#{instance}）的“{task}”已交给您办理。\n"
         "“{task}” of {process} (#{instance}) is waiting for you.",
     ),
+    "task_delegated": (
+        "转交待办：{task} / Task handed to you: {task}",
+        "{by}将{process}（#{instance}）的“{task}”转交给您办理。\n"
+        "{by} handed you “{task}” of {process} (#{instance}).",
+    ),
     "task_reminder": (
         "待办提醒：{task} / Reminder: {task}",
         "{process}（#{instance}）的“{task}”尚未完成，请尽快办理。\n"
@@ -277,6 +282,20 @@ def tasks_created(instance: ProcessInstance, rows: Iterable[HumanTask]) -> None:
         webhook_rows.append((title, body, list(seen.values())))
     notes = Notification.objects.bulk_create(notes)
     _deliver(instance, Kind.TASK_ASSIGNED, notes, webhook_rows)
+
+
+def task_delegated(instance: ProcessInstance, row: HumanTask, by: AbstractBaseUser) -> None:
+    """A colleague handed the task to its new assignee: tell them who and what."""
+    title, body = TEMPLATES["task_delegated"]
+    values = {**_base_values(instance, row.name), "by": _display_name(by)}
+    notify(
+        kind=Kind.TASK_ASSIGNED,
+        recipients=[row.assignee],
+        title=render(title, values),
+        body=render(body, values),
+        instance=instance,
+        human_task=row,
+    )
 
 
 def task_reminded(instance: ProcessInstance, row: HumanTask) -> None:

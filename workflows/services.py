@@ -968,6 +968,8 @@ def task_delegate(
             data={"to": to_user.get_username()},
         )
         history.flush()
+        if to_user.pk != user.pk:
+            notifications.task_delegated(instance, row, user)
     return row
 
 

@@ -146,6 +146,40 @@ def test_the_end_of_a_process_notifies_the_initiator_and_the_employee(org, clock
     ]
 
 
+def test_a_delegated_task_tells_its_new_assignee_who_handed_it_over(
+    org, clock, emails, django_capture_on_commit_callbacks
+):
+    instance = start_training(org)
+    task = instance.tasks.get()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.task_delegate(
+            human_task_id=task.pk, user=org.nurse.user, to_user=org.head_nurse.user
+        )
+
+    note = Notification.objects.get(recipient=org.head_nurse.user)
+    handed = "转交待办：Complete training 完成培训 / Task handed to you: Complete training 完成培训"
+    assert (note.kind, note.title, note.human_task) == (N.TASK_ASSIGNED, handed, task)
+    assert note.body == (
+        f"{org.nurse.name}将Training reminder 培训提醒（#{instance.pk}）的“Complete training "
+        "完成培训”转交给您办理。\n"
+        f"{org.nurse.name} handed you “Complete training 完成培训” of Training reminder "
+        f"培训提醒 (#{instance.pk})."
+    )
+    assert [(m.subject, m.to) for m in mail.outbox] == [(handed, ["head.nurse@east.careflow.test"])]
+    assert kinds_of(org.nurse.user) == [(N.TASK_ASSIGNED, TRAINING_TITLE)]
+
+
+def test_taking_a_task_oneself_by_delegation_tells_nobody(org, clock):
+    instance = start_training(org)
+
+    services.task_delegate(
+        human_task_id=instance.tasks.get().pk, user=org.nurse.user, to_user=org.nurse.user
+    )
+
+    assert kinds_of(org.nurse.user) == [(N.TASK_ASSIGNED, TRAINING_TITLE)]
+
+
 def test_a_service_task_sends_a_templated_notification(org, clock):
     services.version_deploy(files=bundle_files("feedback_deadline"))
     instance = services.instance_start(
