@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from hr.models import (
+    CalendarDay,
     ComplianceSignal,
     Credential,
     DeductionNotice,
@@ -18,6 +19,14 @@ class OrgUnitAdmin(admin.ModelAdmin):
     list_display = ["code", "name", "kind", "parent"]
     list_filter = ["kind"]
     search_fields = ["code", "name"]
+
+
+@admin.register(CalendarDay)
+class CalendarDayAdmin(admin.ModelAdmin):
+    list_display = ["calendar_date", "kind", "name"]
+    list_filter = ["kind"]
+    date_hierarchy = "calendar_date"
+    search_fields = ["name"]
 
 
 @admin.register(Employee)

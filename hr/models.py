@@ -895,3 +895,29 @@ class TrainingAssignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.employee_id} must take {self.course_id} by {self.due_date}"
+
+
+class CalendarDay(models.Model):
+    """A day the group's working calendar treats unlike its weekday: a public holiday
+    (法定节假日) on a weekday, or a weekend day worked in exchange for one (调休上班).
+
+    Every other Monday to Friday is a working day and every other weekend day is not. The
+    State Council publishes each year's holidays and exchanged days in November or
+    December; group HR enters them here.
+    """
+
+    class Kind(models.TextChoices):
+        HOLIDAY = "holiday", "Public holiday 法定节假日"
+        WORKING_DAY = "working_day", "Working day in exchange 调休上班"
+
+    calendar_date = models.DateField(unique=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    name = models.CharField(max_length=100, help_text="e.g. 国庆节 National Day")
+
+    class Meta:
+        ordering = ["calendar_date"]
+        verbose_name = "working calendar day"
+        verbose_name_plural = "working calendar"
+
+    def __str__(self) -> str:
+        return f"{self.calendar_date} {self.get_kind_display()}: {self.name}"

@@ -2,6 +2,7 @@
 
 from hr.seed import (
     benefits,
+    calendar,
     compliance,
     family,
     feedback,
@@ -14,6 +15,7 @@ from hr.seed import (
 )
 
 AREAS = [
+    calendar,
     onboarding,
     promotion,
     performance,

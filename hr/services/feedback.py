@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from hr.models import Employee, FeedbackTicket, OrgUnit, RoleAssignment
+from hr.selectors import working_days_after
 from workflows import services as workflow_services
 from workflows.exceptions import InvalidInput, NotFound
 from workflows.models import ProcessInstance
@@ -34,7 +35,6 @@ RECEIPT_GROUPS = 3
 RECEIPT_GROUP_LENGTH = 4
 
 ACKNOWLEDGEMENT_WORKING_DAYS = 2
-SATURDAY = 5
 
 
 def receipt_code_new() -> str:
@@ -49,25 +49,6 @@ def receipt_code_new() -> str:
 def normalise_receipt_code(code: str) -> str:
     """Upper case, without surrounding blanks: codes are read aloud and retyped."""
     return code.strip().upper()
-
-
-def working_days_after(*, start_at: dt.datetime, working_days: int) -> dt.datetime:
-    """The moment `working_days` working days (Monday to Friday) after `start_at`.
-
-    Counted in the local time zone, keeping the time of day: Friday 10:00 + 2 is Tuesday
-    10:00. Time at the weekend does not count, so a Saturday submission counts from Monday
-    00:00 (+ 2 = Wednesday 00:00). Public holidays are not known to CareFlow and count as
-    working days.
-    """
-    moment = timezone.localtime(start_at)
-    while moment.weekday() >= SATURDAY:
-        moment = (moment + dt.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
-    added = 0
-    while added < working_days:
-        moment += dt.timedelta(days=1)
-        if moment.weekday() < SATURDAY:
-            added += 1
-    return moment
 
 
 @dataclass(frozen=True)

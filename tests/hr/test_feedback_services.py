@@ -1,11 +1,13 @@
-"""Feedback services: receipt codes, the 2-working-day deadline, routing, closing, anonymity."""
+"""Feedback services: receipt codes, the 2-working-day deadline (by the working calendar),
+routing, closing, anonymity."""
 
 import datetime as dt
 import re
 
 import pytest
 
-from hr.models import FeedbackTicket
+from hr.models import CalendarDay, FeedbackTicket
+from hr.selectors import working_days_after
 from hr.services import feedback
 from tests.processes.conftest import deploy_shipped
 from workflows.exceptions import InvalidInput, NotFound
@@ -32,14 +34,72 @@ def at(day: int, hour: int, minute: int = 0) -> dt.datetime:
     ],
 )
 def test_two_working_days_skip_the_weekend(start, deadline):
-    assert feedback.working_days_after(start_at=start, working_days=2) == deadline
+    assert working_days_after(start_at=start, working_days=2) == deadline
 
 
 def test_the_deadline_is_in_local_time_even_from_a_utc_moment():
     # Friday 20:00 in Shanghai is Friday 12:00 UTC.
     start = dt.datetime(2026, 3, 6, 12, 0, tzinfo=dt.UTC)
 
-    assert feedback.working_days_after(start_at=start, working_days=2) == at(10, 20)
+    assert working_days_after(start_at=start, working_days=2) == at(10, 20)
+
+
+def day_off(date: dt.date, name: str = "国庆节 National Day") -> None:
+    CalendarDay.objects.create(calendar_date=date, kind=CalendarDay.Kind.HOLIDAY, name=name)
+
+
+def day_worked(date: dt.date) -> None:
+    CalendarDay.objects.create(
+        calendar_date=date, kind=CalendarDay.Kind.WORKING_DAY, name="国庆节调休 exchanged"
+    )
+
+
+def test_a_public_holiday_on_a_weekday_does_not_count():
+    day_off(dt.date(2026, 3, 9), name="a holiday on Monday")
+
+    # Friday 10:00 + 2 working days: Tuesday and Wednesday, Monday being a holiday.
+    assert working_days_after(start_at=at(6, 10), working_days=2) == at(11, 10)
+
+
+def test_a_submission_on_a_holiday_counts_from_the_next_working_day():
+    day_off(dt.date(2026, 3, 4), name="a holiday on Wednesday")
+
+    # Wednesday 15:00 is a day off: counting starts Thursday 00:00, + 2 is Monday 00:00.
+    assert working_days_after(start_at=at(4, 15), working_days=2) == at(9, 0)
+
+
+def test_national_day_week_with_its_exchanged_weekend_days():
+    # A National Day week: 1-7 October off (Thursday to Wednesday), Saturday 10 worked instead.
+    for day in range(1, 8):
+        day_off(dt.date(2026, 10, day))
+    day_worked(dt.date(2026, 10, 10))
+    september_30 = dt.datetime(2026, 9, 30, 16, 0, tzinfo=SHANGHAI)
+
+    # Wednesday 30 September 16:00 + 2: Thursday 8 and Friday 9 October.
+    assert working_days_after(start_at=september_30, working_days=2) == dt.datetime(
+        2026, 10, 9, 16, 0, tzinfo=SHANGHAI
+    )
+    # Friday 9 October 16:00 + 1: Saturday 10, worked in exchange.
+    assert working_days_after(
+        start_at=dt.datetime(2026, 10, 9, 16, 0, tzinfo=SHANGHAI), working_days=1
+    ) == dt.datetime(2026, 10, 10, 16, 0, tzinfo=SHANGHAI)
+    # Submitted on Saturday 10 October, a working day: it counts from then, + 1 is Monday.
+    assert working_days_after(
+        start_at=dt.datetime(2026, 10, 10, 11, 0, tzinfo=SHANGHAI), working_days=1
+    ) == dt.datetime(2026, 10, 12, 11, 0, tzinfo=SHANGHAI)
+
+
+def test_a_holiday_longer_than_the_read_ahead_is_still_counted_through():
+    # Seventy days off in a row is no real calendar; it checks the rows are read on as the
+    # count goes beyond the first two months.
+    first = dt.date(2026, 3, 9)
+    for offset in range(70):
+        day_off(first + dt.timedelta(days=offset), name="a long closure")
+
+    # Friday 6 March 10:00 + 2: the first two working days after 17 May (a Sunday).
+    assert working_days_after(start_at=at(6, 10), working_days=2) == dt.datetime(
+        2026, 5, 19, 10, 0, tzinfo=SHANGHAI
+    )
 
 
 def test_receipt_codes_are_random_and_unambiguous():

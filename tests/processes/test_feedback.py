@@ -13,7 +13,7 @@ import logging
 import pytest
 from rest_framework.test import APIClient
 
-from hr.models import FeedbackTicket, RoleAssignment
+from hr.models import CalendarDay, FeedbackTicket, RoleAssignment
 from tests.factories import EmployeeFactory, RoleAssignmentFactory, UserFactory
 from tests.processes.conftest import api, complete, deploy_shipped, open_tasks
 from workflows import services
@@ -406,6 +406,26 @@ def test_no_acknowledgement_in_two_working_days_escalates_to_group_hr(org, feedb
         instance.events.filter(kind="timer_fired", element_id="acknowledgement_overdue").count()
         == 1
     )
+
+
+def test_a_public_holiday_moves_the_acknowledgement_deadline(org, feedback_closure, clock):
+    # Monday 9 March is a holiday in this calendar: Friday 10:00 + 2 working days is
+    # Wednesday 11 March 10:00, not Tuesday.
+    CalendarDay.objects.create(
+        calendar_date=dt.date(2026, 3, 9), kind=CalendarDay.Kind.HOLIDAY, name="a holiday"
+    )
+    instance = instance_of(submitted(org.nurse.user, text="更衣室太挤", is_anonymous=True))
+    route(org, instance, category="culture")
+    (deadline,) = Timer.objects.filter(instance=instance, element_id="acknowledgement_overdue")
+    wednesday = dt.datetime(2026, 3, 11, 10, 0, tzinfo=SHANGHAI)
+    assert deadline.due_at == wednesday
+
+    clock.move_to(DEADLINE + SECOND, tick=False)
+    services.timer_fire_due()
+    assert open_tasks(api(org.group_hr.user)) == []
+    clock.move_to(wednesday + SECOND, tick=False)
+    services.timer_fire_due()
+    assert task_of(org.group_hr.user, instance, FOLLOW_UP)["candidate_role"] == "group_hr"
 
 
 def test_acknowledging_in_time_cancels_the_escalation(org, feedback_closure, clock):
