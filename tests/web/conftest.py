@@ -8,10 +8,14 @@ import datetime as dt
 import os
 import re
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.servers.basehttp import ThreadedWSGIServer
+from django.db import connection
+from django.test.testcases import LiveServerThread
 
 from hr.demo import DEMO_PASSWORD, demo_seed
 from hr.models import Employee, OrgUnit, RoleAssignment
@@ -37,6 +41,40 @@ def pytest_collection_modifyitems(config, items):
         item.add_marker(pytest.mark.browser)
         if reason and os.environ.get("CAREFLOW_REQUIRE_BROWSER") != "1":
             item.add_marker(pytest.mark.skip(reason=reason))
+
+
+class OneRequestAtATimeServer(ThreadedWSGIServer):
+    """The live server for an in-memory SQLite test database, where pytest-django gives every
+    server thread the test's own database connection: two requests querying through it at
+    once can hang each other for good (the dashboards fetch five reports at once). Requests
+    take turns; the browser's keep-alive connections still have a thread each."""
+
+    _turn = threading.Lock()
+
+    def set_app(self, application):
+        def in_turn(environ, start_response):
+            with self._turn:
+                response = application(environ, start_response)
+                try:
+                    body = b"".join(response)
+                finally:
+                    if hasattr(response, "close"):
+                        response.close()
+            return [body]
+
+        super().set_app(in_turn)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_request_at_a_time_on_sqlite():
+    """Set up before `live_server` (autouse fixtures come first); PostgreSQL (CI) is left as
+    it is: there every server thread has a connection of its own."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(LiveServerThread, "server_class", OneRequestAtATimeServer)
+        yield
 
 
 @pytest.fixture(scope="session")
