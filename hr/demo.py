@@ -6,8 +6,16 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from hr.models import Employee, OrgUnit, RoleAssignment, TrainingCompletion, TrainingCourse
+from hr.models import (
+    Employee,
+    FeedbackTicket,
+    OrgUnit,
+    RoleAssignment,
+    TrainingCompletion,
+    TrainingCourse,
+)
 from hr.seed import seed_all
+from hr.services.feedback import receipt_code_new
 
 DEMO_PASSWORD = "careflow-demo"  # noqa: S105 - documented demo credential, laptop only
 
@@ -206,6 +214,137 @@ TRAINING_HISTORY = [
 ]
 
 
+# Feedback (心声直达) closed in the past year, so that the feedback chart has participation and
+# an unresolved share to show. Submitter employee no (None: anonymous), clinic code (None: the
+# group as a whole), category, department code, days before the demo was loaded, hours from
+# submission to closing, resolved, text.
+FEEDBACK_HISTORY = [
+    (
+        "E0003",
+        "east",
+        "workload",
+        "east-nursing",
+        300,
+        52,
+        True,
+        "连续三个夜班，希望调整排班。Three night shifts in a row: please rethink the rota.",
+    ),
+    (
+        "E0201",
+        "east",
+        "career_growth",
+        "east-nursing",
+        240,
+        96,
+        True,
+        "想参加专科护士培训，不知道如何申请。I would like to train as a specialist nurse; how "
+        "do I apply?",
+    ),
+    (
+        "E0004",
+        "east",
+        "benefits",
+        "east-internal",
+        150,
+        30,
+        True,
+        "体检福利的预约方式不清楚。How to book the health check benefit is unclear.",
+    ),
+    (
+        None,
+        "east",
+        "management",
+        "east-internal",
+        90,
+        140,
+        False,
+        "科室例会经常拖到下班以后。Department meetings often run past the end of the shift.",
+    ),
+    (
+        "E0206",
+        "east",
+        "workload",
+        "east-nursing",
+        60,
+        20,
+        True,
+        "病房呼叫铃维修太慢。Broken call bells on the ward take too long to repair.",
+    ),
+    (
+        "W0003",
+        "west",
+        "culture",
+        "west-nursing",
+        200,
+        48,
+        True,
+        "希望新同事有带教老师。New colleagues should each have a mentor.",
+    ),
+    (
+        "W0201",
+        "west",
+        "workload",
+        "west-nursing",
+        75,
+        160,
+        False,
+        "周末人手不足。The weekend shifts are short of staff.",
+    ),
+    (
+        None,
+        "west",
+        "benefits",
+        "west",
+        20,
+        26,
+        True,
+        "餐补标准多年未调整。The meal allowance has not changed in years.",
+    ),
+    (
+        "K0002",
+        None,
+        "other",
+        "kangning",
+        110,
+        72,
+        True,
+        "各门店的请假规定不一致。Leave rules differ from clinic to clinic.",
+    ),
+]
+
+
+def _seed_feedback_history(units: dict[str, OrgUnit]) -> None:
+    now = timezone.now()
+    staff = {
+        e.employee_no: e
+        for e in Employee.objects.filter(employee_no__in={row[0] for row in FEEDBACK_HISTORY})
+    }
+    for number, clinic, category, department, days_ago, hours, resolved, text in FEEDBACK_HISTORY:
+        if FeedbackTicket.objects.filter(text=text).exists():
+            continue
+        submitted_at = now - dt.timedelta(days=days_ago)
+        ticket = FeedbackTicket.objects.create(
+            receipt_code=receipt_code_new(),
+            is_anonymous=number is None,
+            submitter=staff.get(number) if number else None,
+            clinic=units[clinic] if clinic else None,
+            text=text,
+            category=category,
+            department=units[department],
+            status=FeedbackTicket.Status.RESOLVED
+            if resolved
+            else FeedbackTicket.Status.NOT_RESOLVED,
+            resolution="已跟进处理。Followed up and put right."
+            if resolved
+            else "需集团统一调整。Needs a decision at group level.",
+            follow_up_plan="" if resolved else "下季度复查。To be reviewed next quarter.",
+            acknowledged_at=submitted_at + dt.timedelta(hours=4),
+            closed_at=submitted_at + dt.timedelta(hours=hours),
+        )
+        # created_at is set on insert (auto_now_add); history needs the day it was sent.
+        FeedbackTicket.objects.filter(pk=ticket.pk).update(created_at=submitted_at)
+
+
 def _seed_staff_history(units: dict[str, OrgUnit], employees: dict[str, Employee]) -> None:
     today = timezone.localdate()
     for number, name, unit, position, family, manager, hired, left in STAFF_HISTORY:
@@ -284,4 +423,5 @@ def demo_seed() -> dict[str, int]:
     _seed_staff_history(units, employees)
     seed_all()
     _seed_training_history()
+    _seed_feedback_history(units)
     return {"org_units": len(units), "employees": len(employees), "staff": Employee.objects.count()}
