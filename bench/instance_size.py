@@ -7,7 +7,9 @@ small form. For N = 10, 100, 1000, through the services layer on PostgreSQL:
 - the state: tasks in the workflow, JSON bytes, bytes PostgreSQL stores (TOAST-compressed);
 - engine load and dump of that state alone (what every step pays);
 - completing one item (workflows.services.task_complete), repeated on several items, with
-  the time split into engine, database and the rest.
+  the time split into engine, database and the rest;
+- the lists the campaign's holder opens while it runs: GET /api/v1/tasks (first page of 50
+  of the open items) and GET /api/v1/instances, whole requests with token auth.
 
 Usage: uv run --frozen python bench/instance_size.py [--sizes 10,100,1000] [--items N]
 """
@@ -62,13 +64,28 @@ def main() -> int:
 
     c.setup_django("size", fresh=True)
     c.header("Instance size: a parallel multi-instance user task over N items (item 6)")
+    from django.test import Client
+    from rest_framework.authtoken.models import Token
+
     from workflows import services
     from workflows.models import HumanTask, ProcessInstance
 
     c.deploy("training_campaign", c.BENCH_BUNDLES)
     person = c.make_people(1, prefix="size")[0]
+    token, _ = Token.objects.get_or_create(user=person.user)
+    client = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Token {token.key}")
 
-    size_rows, step_rows, split_rows = [], [], []
+    def list_ms(url: str) -> dict[str, float]:
+        def get():
+            response = client.get(url)
+            if response.status_code != 200:
+                raise AssertionError(f"{url}: {response.status_code}")
+
+        for _ in range(3):
+            get()
+        return c.summary_ms(c.timed(get, 20))
+
+    size_rows, step_rows, split_rows, list_rows = [], [], [], []
     complete_at_max = None
     for n in sizes:
         items = [f"S{i:05d}" for i in range(n)]
@@ -134,6 +151,17 @@ def main() -> int:
                 total_ms - engine_ms - db_ms,
             ]
         )
+        tasks_ms, instances_ms = list_ms("/api/v1/tasks"), list_ms("/api/v1/instances")
+        list_rows.append(
+            [
+                n,
+                n - done,
+                tasks_ms["p50"],
+                tasks_ms["p95"],
+                instances_ms["p50"],
+                instances_ms["p95"],
+            ]
+        )
         if n <= 100:
             # Finish the campaign: the last item ends the multi-instance task and the process.
             for pk in open_ids[done:]:
@@ -175,6 +203,18 @@ def main() -> int:
         ["items", "complete ms", "load", "run", "snapshot", "dump", "database", "rest"],
         split_rows,
         title="Completing one item, mean ms by part",
+    )
+    c.print_table(
+        [
+            "items",
+            "items open",
+            "GET /tasks p50 ms",
+            "p95",
+            "GET /instances p50 ms",
+            "p95",
+        ],
+        list_rows,
+        title="The holder's lists while the campaign runs (whole requests, 20 calls each)",
     )
     print("\nengine load / dump: the engine facade alone on the state after the start, median of 5")
     met = c.print_targets(

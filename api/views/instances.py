@@ -74,7 +74,9 @@ class InstanceListApi(ListAPIView):
         )
         if unknown:
             raise InvalidInput([{"field": k, "message": "unknown filter"} for k in unknown])
-        return selectors.instances_visible_to(self.request.user).order_by("-started_at", "-id")
+        return selectors.for_listing(selectors.instances_visible_to(self.request.user)).order_by(
+            "-started_at", "-id"
+        )
 
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))

@@ -56,8 +56,12 @@ class InboxApi(ListAPIView):
         filters = self.FilterSerializer(data=self.request.query_params.dict())
         filters.is_valid(raise_exception=True)
         params = filters.validated_data
-        tasks = selectors.inbox(self.request.user).select_related(
-            "instance__definition", "assignee", "candidate_user", "candidate_org_unit"
+        tasks = (
+            selectors.inbox(self.request.user)
+            .select_related(
+                "instance__definition", "assignee", "candidate_user", "candidate_org_unit"
+            )
+            .defer("instance__state")
         )
         if params.get("process"):
             tasks = tasks.filter(instance__definition__key=params["process"])

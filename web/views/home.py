@@ -5,15 +5,18 @@ from django.db.models import Q
 from django.shortcuts import render
 from django.utils import timezone
 
+from web.views.tasks import inbox_rows
 from workflows import selectors
 
 
 @login_required
 def home(request):
     user = request.user
-    tasks = selectors.inbox(user).select_related("instance__definition")
+    tasks = inbox_rows(user)
     now = timezone.now()
-    mine = selectors.instances_visible_to(user).filter(Q(started_by=user) | Q(subject__user=user))
+    mine = selectors.for_listing(selectors.instances_visible_to(user)).filter(
+        Q(started_by=user) | Q(subject__user=user)
+    )
     return render(
         request,
         "web/home.html",

@@ -45,7 +45,7 @@ def process_start(request, key: str):
 def instance_list(request):
     user = request.user
     instances = (
-        selectors.instances_visible_to(user)
+        selectors.for_listing(selectors.instances_visible_to(user))
         .filter(Q(started_by=user) | Q(subject__user=user))
         .order_by("-started_at", "-id")[:100]
     )

@@ -10,12 +10,21 @@ from workflows import selectors
 from workflows.models import HumanTask, ProcessDefinition
 
 
+def inbox_rows(user):
+    """The inbox with what web/_task_rows.html shows, in one query (no state read)."""
+    return (
+        selectors.inbox(user)
+        .select_related(
+            "instance__definition", "instance__subject", "assignee", "candidate_org_unit"
+        )
+        .defer("instance__state")
+    )
+
+
 @login_required
 def task_list(request):
     user = request.user
-    tasks = selectors.inbox(user).select_related(
-        "instance__definition", "instance__subject", "assignee", "candidate_org_unit"
-    )
+    tasks = inbox_rows(user)
     process = request.GET.get("process", "")
     if process:
         tasks = tasks.filter(instance__definition__key=process)
