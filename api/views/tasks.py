@@ -15,25 +15,19 @@ from workflows import selectors, services
 from workflows.exceptions import InvalidInput, NotFound
 from workflows.models import HumanTask
 
-# The HumanTask columns TaskOut shows (its related names are added where the list reads them).
-TASK_LIST_FIELDS = (
-    "id",
-    "instance",
-    "instance__definition",
-    "element_id",
-    "name",
-    "documentation",
-    "lane",
-    "status",
-    "assignee",
-    "candidate_user",
-    "candidate_role",
-    "candidate_org_unit",
-    "created_at",
-    "due_at",
-    "claimed_at",
-    "completed_at",
-)
+
+def _columns_shown(serializer_class) -> list[str]:
+    """The ORM paths a serializer reads (`instance.definition.key` → `instance__definition__key`),
+    for `.only()`: a list then loads what it shows and nothing else. Method fields read what
+    the others already load."""
+    return [
+        field.source.replace(".", "__")
+        for field in serializer_class().fields.values()
+        if field.source != "*"
+    ]
+
+
+TASK_LIST_COLUMNS = _columns_shown(TaskOut)
 
 
 def visible_task(request, task_id: int, *, with_state: bool = False) -> HumanTask:
@@ -81,14 +75,7 @@ class InboxApi(ListAPIView):
             .select_related(
                 "instance__definition", "assignee", "candidate_user", "candidate_org_unit"
             )
-            # What TaskOut shows, and nothing else: 50 rows of four models each.
-            .only(
-                *TASK_LIST_FIELDS,
-                "instance__definition__key",
-                "assignee__username",
-                "candidate_user__username",
-                "candidate_org_unit__code",
-            )
+            .only(*TASK_LIST_COLUMNS)
         )
         if params.get("process"):
             tasks = tasks.filter(instance__definition__key=params["process"])
