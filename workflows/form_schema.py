@@ -286,7 +286,7 @@ def form_problems(schema: dict[str, Any]) -> list[tuple[str, str]]:
             problems.append(
                 (
                     _pointer(path + ("$schema",)),
-                    f"forms are JSON Schema draft 2020-12: $schema must be {DIALECT!r} "
+                    f"forms are JSON Schema draft 2020-12: $schema must be {_shown(DIALECT)} "
                     f"or left out, not {_shown(dialect)}",
                 )
             )

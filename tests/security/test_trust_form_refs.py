@@ -138,7 +138,7 @@ def test_a_remote_meta_schema_is_refused_at_deploy_and_never_fetched(personas, l
             "file": FORM,
             "element": "$schema",
             "message": "forms are JSON Schema draft 2020-12: $schema must be "
-            f"'https://json-schema.org/draft/2020-12/schema' or left out, not \"{listener.url}\"",
+            f'"https://json-schema.org/draft/2020-12/schema" or left out, not "{listener.url}"',
         }
     ]
     assert nothing_stored()
