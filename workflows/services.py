@@ -24,13 +24,14 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.db.models import F, Max, Q
 from django.utils import timezone
-from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
 from hr.models import Employee, OrgUnit
 from workflows import (
     assignment,
     documents,
+    form_schema,
     notifications,
     outbox,
     registry,
@@ -184,12 +185,24 @@ def _split_bundle(files: dict[str, bytes]) -> tuple[dict, dict, dict, list[Bundl
                         BundleProblem(name, where, f"not a valid JSON Schema: {exc.message}")
                     )
                     continue
+                refused = _form_problems(name, schema)
+                if refused:
+                    problems.extend(refused)
+                    continue
             forms[name] = schema
         else:
             problems.append(
                 BundleProblem(name, "", "unknown file type (expected .bpmn, .dmn, .json)")
             )
     return bpmn, dmn, forms, problems
+
+
+def _form_problems(name: str, schema: dict[str, Any]) -> list[BundleProblem]:
+    """What deploy refuses in a form beyond JSON Schema validity: references outside the
+    form, patterns RE2 cannot run in linear time (workflows/form_schema.py)."""
+    return [
+        BundleProblem(name, where, message) for where, message in form_schema.form_problems(schema)
+    ]
 
 
 def _check_bundle(bundle: ParsedBundle, forms: dict[str, Any]) -> list[BundleProblem]:
@@ -269,9 +282,24 @@ def validate_form_data(schema: dict[str, Any] | None, data: Any) -> None:
         raise InvalidInput([{"field": "data", "message": "must be a JSON object"}])
     if not schema:
         return
-    validator = Draft202012Validator(schema, format_checker=FormatChecker())
+    # References resolve only inside the form and patterns run on RE2 (form_schema.py).
+    try:
+        validator = form_schema.form_validator(schema)
+        found = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    except form_schema.FormUnsupported as exc:
+        # A version stored before deploy refused such forms: nothing is fetched or run.
+        raise InvalidInput(
+            [
+                {
+                    "field": form_schema.data_field(exc.where),
+                    "message": f"this form cannot be checked ({exc.where}: {exc.message}); "
+                    "the process owner must deploy a corrected version",
+                }
+            ],
+            "form data cannot be checked",
+        ) from None
     errors = []
-    for error in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path)):
+    for error in found:
         path = "/".join(str(p) for p in error.absolute_path)
         if error.validator == "required":
             missing = [f for f in error.validator_value if f not in (error.instance or {})]
@@ -280,8 +308,8 @@ def validate_form_data(schema: dict[str, Any] | None, data: Any) -> None:
                 errors.append({"field": field_path, "message": "this field is required"})
             continue
         if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-            allowed = set(error.schema.get("properties", {}))
-            for name in sorted(set(error.instance) - allowed):
+            extra = form_schema.additional_property_names(error.instance, error.schema)
+            for name in sorted(extra):
                 field_path = f"{path}/{name}" if path else name
                 errors.append({"field": field_path, "message": "unknown field"})
             continue
