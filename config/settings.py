@@ -82,6 +82,8 @@ MIDDLEWARE = [
     # Reliability: body cap, text rules on path and query, 503 while the database is away.
     "api.middleware.RequestGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files under gunicorn (DEBUG off): served from STATIC_ROOT, compressed, cached.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -148,7 +150,19 @@ LOGIN_REDIRECT_URL = "web:home"
 LOGOUT_REDIRECT_URL = "web:login"
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# `manage.py collectstatic` copies the static files here (the Dockerfile does it at build);
+# WhiteNoise serves them. With DEBUG off the names carry a content hash (cached for a year)
+# and gzip copies are made: collectstatic must have run before the server starts. With DEBUG
+# on (`make run`), files are served straight from the apps' static folders.
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or BASE_DIR / "staticfiles")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: an anonymous caller gets 401 with a WWW-Authenticate header.
