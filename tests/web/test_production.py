@@ -229,7 +229,18 @@ def test_employee_pages_run_under_the_production_policy(open_as):
     expect(nurse.page.locator("#start-button")).to_be_enabled()
     nurse.goto("/instances/")
     expect(nurse.page.locator("#instance-list tbody tr[data-instance-id]")).to_have_count(2)
+    nurse.goto("/feedback/")
+    expect(nurse.page.locator("#feedback-send")).to_be_enabled()
     nurse.assert_clean()
+
+
+def test_api_docs_and_admin_sign_in_run_under_the_production_policy(open_as):
+    owner = open_as("owner")
+    owner.goto("/api/v1/docs")
+    expect(owner.page.locator(".swagger-ui .info .title")).to_contain_text("CareFlow API")
+    owner.goto("/admin/login/")
+    expect(owner.page.locator("#login-form")).to_be_visible()
+    owner.assert_clean()
 
 
 def test_supervisor_works_the_task_form_under_the_production_policy(open_as, server):
