@@ -21,7 +21,7 @@ from hr.checks import field_keys_check
 from hr.models import FamilyMember
 from tests.api.conftest import client_for
 from tests.security.test_http_security import production_env, run
-from workflows import selectors
+from workflows import selectors, sensitive
 
 NEW_KEY = base64.b64encode(b"n" * 32).decode()
 NEW = f"new:{NEW_KEY}"
@@ -200,3 +200,27 @@ def test_rotation_says_when_every_other_key_can_be_removed(org, settings):
     settings.CAREFLOW_FIELD_KEYS = NEW
     org.nurse.refresh_from_db()
     assert org.nurse.national_id_number == NURSE_PRIVATE["national_id_number"]
+
+
+def test_history_sealed_under_a_dropped_key_reads_masked(dev_data, personas, settings):
+    # Given the data rotated to the new key and the development key dropped, although the
+    # history events still seal the reason under it (the command said so)
+    settings.CAREFLOW_FIELD_KEYS = f"{NEW},{DEV}"
+    call_command("rotate_field_keys", stdout=io.StringIO())
+    settings.CAREFLOW_FIELD_KEYS = NEW
+
+    # When clinic HR, who may read the reason, reads the instance's history
+    response = client_for(personas.clinic_hr).get(
+        f"/api/v1/instances/{dev_data['instance']}/history"
+    )
+
+    # Then the history answers, with the unreadable reason masked, and its chain still holds
+    assert response.status_code == 200
+    started = response.json()[0]
+    assert started["kind"] == "instance_started"
+    assert started["data"]["data"]["reason"] == sensitive.MASK
+    assert REASON not in response.content.decode()
+    verify = client_for(personas.auditor).get(
+        f"/api/v1/instances/{dev_data['instance']}/history/verify"
+    )
+    assert verify.json()["is_valid"] is True
