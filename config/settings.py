@@ -55,11 +55,20 @@ ALLOWED_HOSTS = [
 # Keys of the encrypted personal data (hr/fields.py, hr/crypto.py): "k2:<base64 of 32
 # bytes>,k1:<...>", the first encrypts, all decrypt; `manage.py rotate_field_keys`
 # re-encrypts every value under the first. Outside production a fixed, public development
-# key stands in (a system check warns when DEBUG is off and it is in use).
+# key stands in (a system check warns when DEBUG is off and it encrypts). Production refuses
+# it as the first (encrypting) key, under any id, but accepts it after a new key, decrypting
+# only: "new:<...>,dev:<development key>", then rotate_field_keys, then drop it.
 DEV_FIELD_KEYS = "dev:Y2FyZWZsb3ctZGV2LWtleS1ub3QtZm9yLXByb2R1Y3Q="
 CAREFLOW_FIELD_KEYS = required_in_production("CAREFLOW_FIELD_KEYS") or DEV_FIELD_KEYS
-if IS_PRODUCTION and "Y2FyZWZsb3ctZGV2LWtleS1ub3QtZm9yLXByb2R1Y3Q=" in CAREFLOW_FIELD_KEYS:
-    raise ImproperlyConfigured("the development field key may not be used in production")
+if IS_PRODUCTION:
+    from hr.crypto import encrypts_with
+
+    if encrypts_with(CAREFLOW_FIELD_KEYS, DEV_FIELD_KEYS):
+        raise ImproperlyConfigured(
+            "the development field key may not be used in production to encrypt: put a new "
+            "key first in CAREFLOW_FIELD_KEYS (the development key may follow it, decrypting "
+            "only), run `manage.py rotate_field_keys`, then remove the development key"
+        )
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -82,6 +91,8 @@ MIDDLEWARE = [
     # Reliability: body cap, text rules on path and query, 503 while the database is away.
     "api.middleware.RequestGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files under gunicorn (DEBUG off): served from STATIC_ROOT, compressed, cached.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -148,7 +159,19 @@ LOGIN_REDIRECT_URL = "web:home"
 LOGOUT_REDIRECT_URL = "web:login"
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# `manage.py collectstatic` copies the static files here (the Dockerfile does it at build);
+# WhiteNoise serves them. With DEBUG off the names carry a content hash (cached for a year)
+# and gzip copies are made: collectstatic must have run before the server starts. With DEBUG
+# on (`make run`), files are served straight from the apps' static folders.
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or BASE_DIR / "staticfiles")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: an anonymous caller gets 401 with a WWW-Authenticate header.

@@ -69,6 +69,15 @@ def parse_key_ring(spec: str) -> KeyRing:
     return KeyRing(order[0], keys)
 
 
+def encrypts_with(spec: str, key_spec: str) -> bool:
+    """Is the current (first) key of ring `spec` the key of `key_spec`, under any id?
+
+    Production refuses the public development key as the current key but accepts it after
+    the current one, decrypting only, so data written under it can be rotated away."""
+    ring, other = parse_key_ring(spec), parse_key_ring(key_spec)
+    return ring.keys[ring.current_id] == other.keys[other.current_id]
+
+
 @lru_cache(maxsize=8)
 def _ring_for(spec: str) -> KeyRing:
     return parse_key_ring(spec)

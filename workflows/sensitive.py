@@ -11,6 +11,7 @@ for everyone else (api/sensitive.py).
 """
 
 import json
+import logging
 from typing import Any
 
 from hr import crypto
@@ -19,6 +20,7 @@ from workflows.exceptions import InvalidInput
 ENVELOPE_KEY = "x-sensitive"
 PURPOSE = "workflows.sensitive-form-field"
 MASK = "***"
+logger = logging.getLogger(__name__)
 
 
 def sensitive_fields(schema: dict[str, Any] | None) -> set[str]:
@@ -78,7 +80,13 @@ def reveal(value: Any, *, may_read: bool) -> tuple[Any, set[str]]:
             found.add(name)
             if not may_read:
                 return MASK
-            return json.loads(crypto.decrypt(item[ENVELOPE_KEY], purpose=PURPOSE))
+            try:
+                return json.loads(crypto.decrypt(item[ENVELOPE_KEY], purpose=PURPOSE))
+            except crypto.DecryptionFailed as error:
+                # Sealed under a key no longer listed (history keeps its envelopes when keys
+                # rotate): masked for everyone, never a server error. No plaintext in `error`.
+                logger.warning("sealed field %r not readable: %s", name, error)
+                return MASK
         if isinstance(item, dict):
             return {k: walk(v, str(k)) for k, v in item.items()}
         if isinstance(item, list):

@@ -111,7 +111,11 @@ print(json.dumps(out))
 
 
 def test_production_mode_sends_the_security_headers(tmp_path):
-    result = run(["-c", HEADERS_SCRIPT], production_env(tmp_path))
+    # As deployed: the static files collected first (hashed names the pages refer to).
+    env = production_env(tmp_path, STATIC_ROOT=str(tmp_path / "static"))
+    collected = run(["manage.py", "collectstatic", "--noinput", "--verbosity", "0"], env)
+    assert collected.returncode == 0, collected.stderr
+    result = run(["-c", HEADERS_SCRIPT], env)
     assert result.returncode == 0, result.stderr
     pages = json.loads(result.stdout)
 

@@ -13,6 +13,8 @@ const copies = [
   ["bpmn-js/dist/bpmn-navigated-viewer.production.min.js", "bpmn-js/bpmn-navigated-viewer.production.min.js"],
   ["bpmn-js/dist/assets", "bpmn-js/assets"],
   ["chart.js/dist/chart.umd.min.js", "chart.js/chart.umd.min.js"],
+  // The build names its source map: collectstatic (hashed names) follows that reference.
+  ["chart.js/dist/chart.umd.min.js.map", "chart.js/chart.umd.min.js.map"],
   ["bpmn-js/LICENSE", "bpmn-js/LICENSE"],
   ["chart.js/LICENSE.md", "chart.js/LICENSE.md"],
 ];

@@ -5,7 +5,11 @@ current key are left alone; values stored before a column was encrypted get encr
 Sealed form fields (workflows/sensitive.py) in the state of process instances are
 re-encrypted too. History events are not: they are hash-chained, and rewriting them would
 break the chain auditors verify; a retired key stays in CAREFLOW_FIELD_KEYS (after the
-current one, decrypting only) for as long as history sealed under it is kept."""
+current one, decrypting only) for as long as history sealed under it is kept. The command
+ends by saying which keys still hold data (history, or values it could not read) and so
+must stay listed, or that every key but the current one can be removed."""
+
+from collections import Counter
 
 from django.apps import apps
 from django.core.management.base import BaseCommand
@@ -14,7 +18,18 @@ from django.db import connection, transaction
 from hr import crypto
 from hr.fields import EncryptedMixin
 from workflows import sensitive
-from workflows.models import ProcessInstance
+from workflows.models import ProcessInstance, WorkflowEvent
+
+
+def _sealed_key_ids(value) -> list[str]:
+    """The key ids of the sealed form fields (envelopes) anywhere in `value`."""
+    if sensitive.is_envelope(value):
+        return [crypto.token_key_id(value[sensitive.ENVELOPE_KEY])]
+    if isinstance(value, dict):
+        return [key_id for item in value.values() for key_id in _sealed_key_ids(item)]
+    if isinstance(value, list):
+        return [key_id for item in value for key_id in _sealed_key_ids(item)]
+    return []
 
 
 class Command(BaseCommand):
@@ -32,6 +47,44 @@ class Command(BaseCommand):
                 self.stdout.write(f"{model._meta.label_lower}: {changed} values re-encrypted")
         changed = self._rotate_instances(batch_size)
         self.stdout.write(f"process instances: {changed} sealed form fields re-encrypted")
+        self._report_remaining()
+
+    def _report_remaining(self) -> None:
+        """Which keys other than the current one still seal something, and where."""
+        current = crypto.key_ring().current_id
+        envelope = sensitive.ENVELOPE_KEY
+        left: Counter[tuple[str, str]] = Counter()
+        for model in apps.get_models():
+            fields = [f for f in model._meta.concrete_fields if isinstance(f, EncryptedMixin)]
+            if not fields:
+                continue
+            pks = list(model.objects.values_list("pk", flat=True))
+            for start in range(0, len(pks), 1000):
+                for _, stored in self._stored(model, fields, pks[start : start + 1000]):
+                    for value in stored:
+                        if crypto.is_token(value) and crypto.token_key_id(value) != current:
+                            left[(crypto.token_key_id(value), model._meta.label_lower)] += 1
+        for where, rows in (
+            ("process instances", ProcessInstance.objects.filter(state__icontains=envelope)),
+            ("history events", WorkflowEvent.objects.filter(data__icontains=envelope)),
+        ):
+            column = "state" if rows.model is ProcessInstance else "data"
+            for value in rows.values_list(column, flat=True).iterator(chunk_size=500):
+                for key_id in _sealed_key_ids(value):
+                    if key_id != current:
+                        left[(key_id, where)] += 1
+        if not left:
+            self.stdout.write(
+                f"nothing is sealed under a key other than {current!r}: "
+                "the other keys can be removed from CAREFLOW_FIELD_KEYS"
+            )
+            return
+        for (key_id, where), count in sorted(left.items()):
+            self.stdout.write(f"still under key {key_id!r}: {count} values in {where}")
+        self.stdout.write(
+            "keep those keys in CAREFLOW_FIELD_KEYS (after the current one) while that data is "
+            "kept: history events are hash-chained and never re-encrypted"
+        )
 
     def _rotate_instances(self, batch_size: int) -> int:
         # Only states that hold an envelope at all; instance rows are locked one by one.

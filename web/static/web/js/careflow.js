@@ -76,4 +76,18 @@
   };
 
   CF.jsonFrom = (id) => JSON.parse(document.getElementById(id).textContent);
+
+  /* Pages carry no inline script (the production Content-Security-Policy runs scripts from
+     files only): a page names itself and its options in data- attributes of
+     <main data-page="task" data-task-id="7" ...>, and its module starts it with
+     CF.onPage("task", (data) => ...), where `data` is that element's dataset. */
+  CF.onPage = function (name, start) {
+    const main = document.querySelector("main[data-page]");
+    if (main && main.dataset.page === name) start(main.dataset);
+  };
+
+  /* <select data-autosubmit>: choosing an option submits its form (instead of onchange=). */
+  document.querySelectorAll("select[data-autosubmit]").forEach((select) => {
+    select.addEventListener("change", () => select.form.submit());
+  });
 })();

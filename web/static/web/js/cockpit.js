@@ -70,4 +70,6 @@
       });
     }
   };
+
+  CF.onPage("cockpit", (data) => CF.cockpitPage({ instanceId: Number(data.instanceId) }));
 })();

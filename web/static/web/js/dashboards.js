@@ -100,4 +100,6 @@
     });
     show();
   };
+
+  CF.onPage("dashboards", () => CF.dashboardsPage());
 })();

@@ -428,4 +428,14 @@
       form.showErrors(errors.map((e) => ({ ...e, field: String(e.field || "").replace(/^data[.\/]?/, "") || e.field })));
     });
   };
+
+  CF.onPage("task", (data) =>
+    CF.taskPage({
+      taskId: Number(data.taskId),
+      isOpen: data.isOpen === "true",
+      documentation: document.getElementById("task-instructions")?.textContent || "",
+      doneUrl: data.doneUrl,
+    })
+  );
+  CF.onPage("start", (data) => CF.startPage({ process: data.process, cockpitUrl: data.cockpitUrl }));
 })();

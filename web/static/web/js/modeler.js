@@ -158,4 +158,13 @@
       showErrors((result.body && result.body.errors) || []);
     });
   };
+
+  CF.onPage("modeler", (data) =>
+    CF.modelerPage({
+      process: data.process,
+      versionId: Number(data.versionId),
+      mainFile: data.mainFile,
+      modelerUrl: data.modelerUrl,
+    })
+  );
 })();
