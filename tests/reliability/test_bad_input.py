@@ -64,7 +64,7 @@ ENDPOINTS = [
         "task-delegate",
         "supervisor",
         lambda w: f"/api/v1/tasks/{w.task.pk}/delegate",
-        {"to_user": "east_hr"},
+        {"to_user": "head_nurse"},  # to themself: no one else may work the review
         200,
         ("to_user",),
     ),
