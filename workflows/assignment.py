@@ -14,7 +14,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q, QuerySet
 
 from hr.models import Employee, OrgUnit, RoleAssignment
-from hr.selectors import holds_role_over
+from hr.selectors import has_role, holds_role_over
 from workflows.models import HumanTask
 
 
@@ -235,6 +235,17 @@ def may_start(user: AbstractBaseUser, *, start_lane: str, subject: Employee) -> 
     if key == "group_hr":
         return holds_role_over(user, Role.GROUP_HR, subject.org_unit)
     return False
+
+
+def may_migrate(user: AbstractBaseUser, *, unit: OrgUnit | None) -> bool:
+    """May `user` move an instance in `unit` to another version? An operator action scoped to
+    the instance: group HR, or HR of the instance's clinic (a process owner draws versions but
+    does not move colleagues' requests onto them). An instance in no unit is group HR's."""
+    if user.is_superuser:
+        return True
+    if unit is None:
+        return has_role(user, Role.GROUP_HR)
+    return holds_role_over(user, Role.GROUP_HR, unit) or holds_role_over(user, Role.CLINIC_HR, unit)
 
 
 _START_ROLES = {

@@ -1377,7 +1377,20 @@ def instance_terminate(
 def instance_migrate(
     *, instance_id: int, to_version_id: int, actor: AbstractBaseUser
 ) -> ProcessInstance:
-    """Move a waiting instance to another version of its process, where the diff allows."""
+    """Move a waiting instance to another version of its process, where the diff allows.
+    Only group HR or HR of the instance's clinic may (assignment.may_migrate)."""
+    instance = (
+        ProcessInstance.objects.select_related("org_unit", "subject__org_unit")
+        .filter(pk=instance_id)
+        .first()
+    )
+    if instance is None:
+        raise NotFound(f"process instance {instance_id} does not exist")
+    unit = instance.org_unit or (instance.subject.org_unit if instance.subject else None)
+    if not assignment.may_migrate(actor, unit=unit):
+        raise NotAllowed(
+            f"instance {instance_id}: only group HR or HR of its clinic may migrate it"
+        )
     try:
         target = ProcessVersion.objects.get(pk=to_version_id)
     except ProcessVersion.DoesNotExist:

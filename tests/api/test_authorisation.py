@@ -155,7 +155,7 @@ def requests_for(i: int, t: int, v: int, incident: int, note: int, e: int):
         ),
         ("instance-migrate", "post"): (
             (f"/api/v1/instances/{i}/migrate", {"to_version": 1}, "json"),
-            [401, 403, 403, 403, 409, 409, 403],
+            [401, 403, 403, 404, 409, 403, 403],
         ),
         ("incidents", "get"): (
             ("/api/v1/incidents", None, None),

@@ -86,7 +86,7 @@ ENDPOINTS = [
     ),
     Endpoint(
         "instance-migrate",
-        "process_owner",
+        "group_hr",
         lambda w: f"/api/v1/instances/{w.instance.pk}/migrate",
         {"to_version": 1},
         409,  # already on version 1: accepted as input, refused by state
