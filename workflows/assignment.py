@@ -178,11 +178,11 @@ def _task_context(task: HumanTask) -> InstanceContext:
 def task_barred(user: AbstractBaseUser, task: HumanTask) -> str:
     """Why `user` may never work `task`, whoever offers or hands it to them (the four-eyes
     rule), or "" when nothing bars them."""
-    ctx = _task_context(task)
-    subject_user_id = ctx.subject.user_id if ctx.subject is not None else None
-    if subject_user_id is not None and subject_user_id == user.pk and judges_subject(task.lane):
+    instance = task.instance
+    subject = instance.subject
+    if subject is not None and subject.user_id == user.pk and judges_subject(task.lane):
         return "decides about the employee it is for, so that employee may not work it"
-    if task.is_not_by_initiator and ctx.started_by is not None and ctx.started_by.pk == user.pk:
+    if instance.started_by_id == user.pk and task.is_not_by_initiator:
         return "needs someone other than the one who started the process"
     return ""
 

@@ -872,6 +872,10 @@ def _check_may_work(instance: ProcessInstance, row: HumanTask, user: AbstractBas
     if row.assignee_id is not None:
         if row.assignee_id != user.pk:
             raise Conflict(f"task {row.pk} is claimed by someone else")
+        # Holding a task is not enough: the holder must still be someone who could work it
+        # (a role given up since, or a hand-over from before delegation was checked).
+        if not assignment.task_receivers(row).filter(pk=user.pk).exists():
+            raise NotAllowed(f"task {row.pk} is not yours to work")
         return
     if not assignment.may_work(
         user,

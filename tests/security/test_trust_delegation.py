@@ -276,3 +276,23 @@ def test_the_process_owner_cannot_list_the_delegates_of_a_task_they_cannot_see(
     response = client_for(personas.process_owner).get(f"/api/v1/tasks/{review.pk}/delegates")
 
     assert response.status_code == 404
+
+
+def test_a_task_held_by_someone_who_could_not_work_it_is_not_completed_by_them(
+    org, personas, leave_request
+):
+    # Given a review handed to the process owner before delegation was checked
+    instance = start_leave(personas.employee, days=2)
+    review = open_task(instance, "review_by_supervisor")
+    HumanTask.objects.filter(pk=review.pk).update(assignee=personas.process_owner)
+
+    # When the owner completes it
+    completed = client_for(personas.process_owner).post(
+        f"/api/v1/tasks/{review.pk}/complete", APPROVE, format="json"
+    )
+
+    # Then holding it is not enough: refused, still open
+    review.refresh_from_db()
+    assert completed.status_code == 403
+    assert completed.json()["detail"] == f"task {review.pk} is not yours to work"
+    assert (review.status, review.completed_by_id) == ("open", None)
