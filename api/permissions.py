@@ -48,7 +48,10 @@ class IsIncidentReader(HasAnyRole):
 
 
 class IsMigrator(HasAnyRole):
-    roles = (Role.PROCESS_OWNER, Role.GROUP_HR)
+    """Group HR and clinic HR move instances to another version (within their scope, which the
+    service checks); process owners deploy versions but do not migrate instances."""
+
+    roles = (Role.GROUP_HR, Role.CLINIC_HR)
 
 
 class IsMessageSender(HasAnyRole):

@@ -33,6 +33,7 @@ urlpatterns = [
     path("tasks/<int:task_id>/claim", tasks.TaskClaimApi.as_view(), name="task-claim"),
     path("tasks/<int:task_id>/unclaim", tasks.TaskUnclaimApi.as_view(), name="task-unclaim"),
     path("tasks/<int:task_id>/delegate", tasks.TaskDelegateApi.as_view(), name="task-delegate"),
+    path("tasks/<int:task_id>/delegates", tasks.TaskDelegatesApi.as_view(), name="task-delegates"),
     path("tasks/<int:task_id>/complete", tasks.TaskCompleteApi.as_view(), name="task-complete"),
     path("instances", instances.InstanceListApi.as_view(), name="instances"),
     path("instances/start", instances.InstanceStartApi.as_view(), name="instance-start"),

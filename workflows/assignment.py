@@ -9,11 +9,13 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q, QuerySet
 
 from hr.models import Employee, OrgUnit, RoleAssignment
-from hr.selectors import holds_role_over
+from hr.selectors import has_role, holds_role_over
+from workflows.models import HumanTask
 
 
 class LaneUnresolvable(Exception):
@@ -152,6 +154,72 @@ def may_work(
     return RoleAssignment.objects.filter(user=user, role=role, org_unit_id=org_unit_id).exists()
 
 
+# Lanes where the subject acts for themself. A task in any other lane decides about the
+# subject (an approval, a review, the steps of their offboarding), so the subject never works
+# it: not by being offered it, by claiming it, nor by being handed it.
+SUBJECT_OWN_LANES = frozenset({"employee", "initiator"})
+
+
+def judges_subject(lane: str) -> bool:
+    """Does a task in `lane` decide about the instance's subject? (An unknown lane does.)"""
+    return lane_key(lane) not in SUBJECT_OWN_LANES
+
+
+def _task_context(task: HumanTask) -> InstanceContext:
+    instance = task.instance
+    return InstanceContext(
+        subject=instance.subject,
+        org_unit=instance.org_unit,
+        started_by=instance.started_by,
+        data={},
+    )
+
+
+def task_barred(user: AbstractBaseUser, task: HumanTask) -> str:
+    """Why `user` may never work `task`, whoever offers or hands it to them (the four-eyes
+    rule), or "" when nothing bars them."""
+    instance = task.instance
+    subject = instance.subject
+    if subject is not None and subject.user_id == user.pk and judges_subject(task.lane):
+        return "decides about the employee it is for, so that employee may not work it"
+    if instance.started_by_id == user.pk and task.is_not_by_initiator:
+        return "needs someone other than the one who started the process"
+    return ""
+
+
+def stand_in(lane: str, ctx: InstanceContext) -> Candidates | None:
+    """Who may take over a lane's task that names one person: for the subject's manager (the
+    Supervisor lane), any supervisor of the subject's unit, whom the lane offers the task to
+    when there is no manager. The Employee and Initiator lanes have no stand-in."""
+    if lane_key(lane) != "supervisor" or ctx.home_unit is None:
+        return None
+    return Candidates(role=Role.SUPERVISOR, org_unit=ctx.home_unit)
+
+
+def task_receivers(task: HumanTask) -> QuerySet:
+    """The active users `task` may be handed to: those who could work it (its candidates, or
+    holders of its lane's role in scope) less those the four-eyes rule bars."""
+    ctx = _task_context(task)
+    own = Candidates(
+        user=task.candidate_user, role=task.candidate_role, org_unit=task.candidate_org_unit
+    )
+    who = Q(pk__in=[])
+    for c in (own, stand_in(task.lane, ctx)):
+        if c is None:
+            continue
+        if c.user is not None:
+            who |= Q(pk=c.user.pk)
+        elif c.role and c.org_unit is not None:
+            holders = RoleAssignment.objects.filter(role=c.role, org_unit=c.org_unit)
+            who |= Q(pk__in=holders.values("user_id"))
+    users = get_user_model().objects.filter(who, is_active=True)
+    if judges_subject(task.lane) and ctx.subject is not None and ctx.subject.user_id is not None:
+        users = users.exclude(pk=ctx.subject.user_id)
+    if task.is_not_by_initiator and ctx.started_by is not None:
+        users = users.exclude(pk=ctx.started_by.pk)
+    return users
+
+
 def may_start(user: AbstractBaseUser, *, start_lane: str, subject: Employee) -> bool:
     """May `user` start a process about `subject`? The start event's lane says who starts:
     the employee themself (Employee, Initiator or no lane), their supervisor, HR of their
@@ -167,6 +235,17 @@ def may_start(user: AbstractBaseUser, *, start_lane: str, subject: Employee) -> 
     if key == "group_hr":
         return holds_role_over(user, Role.GROUP_HR, subject.org_unit)
     return False
+
+
+def may_migrate(user: AbstractBaseUser, *, unit: OrgUnit | None) -> bool:
+    """May `user` move an instance in `unit` to another version? An operator action scoped to
+    the instance: group HR, or HR of the instance's clinic (a process owner draws versions but
+    does not move colleagues' requests onto them). An instance in no unit is group HR's."""
+    if user.is_superuser:
+        return True
+    if unit is None:
+        return has_role(user, Role.GROUP_HR)
+    return holds_role_over(user, Role.GROUP_HR, unit) or holds_role_over(user, Role.CLINIC_HR, unit)
 
 
 _START_ROLES = {

@@ -195,6 +195,12 @@ class HumanTask(models.Model):
     def is_open(self) -> bool:
         return self.status == self.Status.OPEN
 
+    @property
+    def is_not_by_initiator(self) -> bool:
+        """Is the task marked notByInitiator (an approval of the initiator's own request)?"""
+        info = self.instance.version.summary.get("user_tasks", {}).get(self.element_id, {})
+        return bool(info.get("not_by_initiator"))
+
 
 class Timer(models.Model):
     """Something an instance waits for until a time: a BPMN timer event, or the next try of a

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 
@@ -144,6 +145,30 @@ def task_visible_to(
     if instances_visible_to(user).filter(pk=task.instance_id).exists():
         return task
     return None
+
+
+def task_delegates(task: HumanTask, user: AbstractBaseUser) -> QuerySet:
+    """The people `user` may hand `task` to, by username (with their employee record): none
+    unless the task is open and theirs to hand on (they hold it, or could claim it); then
+    everyone who could work it (assignment.task_receivers) but themself."""
+    nobody = get_user_model().objects.none()
+    if not task.is_open or assignment.task_barred(user, task):
+        return nobody
+    if task.assignee_id is not None and task.assignee_id != user.pk:
+        return nobody
+    if task.assignee_id is None and not assignment.may_work(
+        user,
+        candidate_user_id=task.candidate_user_id,
+        role=task.candidate_role,
+        org_unit_id=task.candidate_org_unit_id,
+    ):
+        return nobody
+    return (
+        assignment.task_receivers(task)
+        .exclude(pk=user.pk)
+        .select_related("employee")
+        .order_by("username")
+    )
 
 
 def task_form(task: HumanTask) -> dict[str, Any]:

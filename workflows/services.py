@@ -887,16 +887,12 @@ def decision_evaluate(*, process_key: str, element_id: str, data: dict[str, Any]
 
 
 def _check_four_eyes(instance: ProcessInstance, row: HumanTask, user: AbstractBaseUser) -> None:
-    """A task marked notByInitiator is not for the one who started the instance (an approval
-    of one's own request)."""
-    if instance.started_by_id is None or instance.started_by_id != user.pk:
-        return
-    task_info = instance.version.summary.get("user_tasks", {}).get(row.element_id, {})
-    if task_info.get("not_by_initiator"):
-        raise NotAllowed(
-            f"task {row.pk} needs someone other than the one who started the process"
-            " (four-eyes rule)"
-        )
+    """Nobody works a task that decides about themself (any lane but Employee / Initiator of
+    an instance about them), nor, when it is marked notByInitiator, one of a process they
+    started: whether they are offered it, claim it or are handed it."""
+    reason = assignment.task_barred(user, row)
+    if reason:
+        raise NotAllowed(f"task {row.pk} {reason} (four-eyes rule)")
 
 
 def _check_may_work(instance: ProcessInstance, row: HumanTask, user: AbstractBaseUser) -> None:
@@ -904,6 +900,10 @@ def _check_may_work(instance: ProcessInstance, row: HumanTask, user: AbstractBas
     if row.assignee_id is not None:
         if row.assignee_id != user.pk:
             raise Conflict(f"task {row.pk} is claimed by someone else")
+        # Holding a task is not enough: the holder must still be someone who could work it
+        # (a role given up since, or a hand-over from before delegation was checked).
+        if not assignment.task_receivers(row).filter(pk=user.pk).exists():
+            raise NotAllowed(f"task {row.pk} is not yours to work")
         return
     if not assignment.may_work(
         user,
@@ -912,6 +912,20 @@ def _check_may_work(instance: ProcessInstance, row: HumanTask, user: AbstractBas
         org_unit_id=row.candidate_org_unit_id,
     ):
         raise NotAllowed(f"task {row.pk} is not yours to work")
+
+
+def _check_may_receive(
+    instance: ProcessInstance, row: HumanTask, to_user: AbstractBaseUser
+) -> None:
+    """A task is handed only to someone who could work it: one of its candidates, or a holder
+    of its lane's role in scope (another supervisor of the subject's unit), never to someone
+    the four-eyes rule bars."""
+    _check_four_eyes(instance, row, to_user)
+    if not assignment.task_receivers(row).filter(pk=to_user.pk).exists():
+        raise NotAllowed(
+            f"task {row.pk} cannot be delegated to {to_user.get_username()!r}: they are not"
+            " among those who could work it"
+        )
 
 
 def _locked_open_task(
@@ -983,7 +997,7 @@ def task_delegate(
     with transaction.atomic():
         instance, row = _locked_open_task(human_task_id)
         _check_may_work(instance, row, user)
-        _check_four_eyes(instance, row, to_user)
+        _check_may_receive(instance, row, to_user)
         row.assignee = to_user
         row.claimed_at = timezone.now()
         row.save(update_fields=["assignee", "claimed_at"])
@@ -1395,7 +1409,20 @@ def instance_terminate(
 def instance_migrate(
     *, instance_id: int, to_version_id: int, actor: AbstractBaseUser
 ) -> ProcessInstance:
-    """Move a waiting instance to another version of its process, where the diff allows."""
+    """Move a waiting instance to another version of its process, where the diff allows.
+    Only group HR or HR of the instance's clinic may (assignment.may_migrate)."""
+    instance = (
+        ProcessInstance.objects.select_related("org_unit", "subject__org_unit")
+        .filter(pk=instance_id)
+        .first()
+    )
+    if instance is None:
+        raise NotFound(f"process instance {instance_id} does not exist")
+    unit = instance.org_unit or (instance.subject.org_unit if instance.subject else None)
+    if not assignment.may_migrate(actor, unit=unit):
+        raise NotAllowed(
+            f"instance {instance_id}: only group HR or HR of its clinic may migrate it"
+        )
     try:
         target = ProcessVersion.objects.get(pk=to_version_id)
     except ProcessVersion.DoesNotExist:

@@ -186,8 +186,7 @@ class InstanceMigrateApi(APIView):
 
     @extend_schema(request=InputSerializer, responses=InstanceOut)
     def post(self, request, instance_id: int):
-        # Process owners migrate the instances of their processes without seeing their data.
-        instance = get_object_or_404(ProcessInstance, pk=instance_id)
+        instance = visible_instance(request, instance_id)
         payload = self.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         target = ProcessVersion.objects.filter(

@@ -134,7 +134,9 @@ class TaskDelegateApi(APIView):
     permission_classes = [IsAuthenticated]
 
     class InputSerializer(StrictInput):
-        to_user = serializers.CharField(help_text="username of the colleague")
+        to_user = serializers.CharField(
+            help_text="username of a colleague who could work the task (see its delegates)"
+        )
 
     @extend_schema(request=InputSerializer, responses=TaskOut)
     def post(self, request, task_id: int):
@@ -150,6 +152,27 @@ class TaskDelegateApi(APIView):
             raise InvalidInput([{"field": "to_user", "message": "no active user with that name"}])
         task = services.task_delegate(human_task_id=task_id, user=request.user, to_user=colleague)
         return Response(TaskOut(task).data)
+
+
+class TaskDelegatesApi(APIView):
+    """Who I may hand this task to: the people who could work it (empty unless it is mine to
+    hand on)."""
+
+    permission_classes = [IsAuthenticated]
+
+    class OutputSerializer(serializers.Serializer):
+        username = serializers.CharField()
+        name = serializers.SerializerMethodField()
+
+        def get_name(self, user) -> str:
+            employee = getattr(user, "employee", None)
+            return employee.name if employee is not None else ""
+
+    @extend_schema(responses=OutputSerializer(many=True))
+    def get(self, request, task_id: int):
+        task = visible_task(request, task_id, with_state=True)
+        people = selectors.task_delegates(task, request.user)
+        return Response(self.OutputSerializer(people, many=True).data)
 
 
 class TaskCompleteApi(APIView):

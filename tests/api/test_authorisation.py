@@ -99,7 +99,11 @@ def requests_for(i: int, t: int, v: int, incident: int, note: int, e: int):
         ),
         ("task-delegate", "post"): (
             (f"/api/v1/tasks/{t}/delegate", {"to_user": "east_hr"}, "json"),
-            [401, 403, 200, 404, 403, 404, 403],
+            [401, 403, 403, 404, 403, 404, 403],
+        ),
+        ("task-delegates", "get"): (
+            (f"/api/v1/tasks/{t}/delegates", None, None),
+            [401, 200, 200, 404, 200, 404, 200],
         ),
         ("task-complete", "post"): (
             (f"/api/v1/tasks/{t}/complete", {"data": {"decision": "approve"}}, "json"),
@@ -151,7 +155,7 @@ def requests_for(i: int, t: int, v: int, incident: int, note: int, e: int):
         ),
         ("instance-migrate", "post"): (
             (f"/api/v1/instances/{i}/migrate", {"to_version": 1}, "json"),
-            [401, 403, 403, 403, 409, 409, 403],
+            [401, 403, 403, 404, 409, 403, 403],
         ),
         ("incidents", "get"): (
             ("/api/v1/incidents", None, None),

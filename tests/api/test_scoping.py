@@ -4,6 +4,7 @@ import pytest
 
 from tests.api.conftest import client_for
 from tests.conftest import bundle_files
+from tests.factories import EmployeeFactory, RoleAssignmentFactory
 from workflows import services
 from workflows.models import HumanTask
 
@@ -115,15 +116,17 @@ def test_delegate_then_the_colleague_completes(org, personas, leave_request):
     instance = start_leave(client_for(org.nurse.user))
     task = HumanTask.objects.get(instance_id=instance, status="open")
     head_nurse = client_for(org.head_nurse.user)
+    deputy = EmployeeFactory(user__username="deputy_head_nurse", org_unit=org.east_nursing)
+    RoleAssignmentFactory(user=deputy.user, role="supervisor", org_unit=org.east_nursing)
 
     delegated = head_nurse.post(
-        f"/api/v1/tasks/{task.pk}/delegate", {"to_user": "east_hr"}, format="json"
+        f"/api/v1/tasks/{task.pk}/delegate", {"to_user": "deputy_head_nurse"}, format="json"
     )
-    completed = client_for(org.east_hr.user).post(
+    completed = client_for(deputy.user).post(
         f"/api/v1/tasks/{task.pk}/complete", {"data": {"decision": "approve"}}, format="json"
     )
 
-    assert delegated.json()["assignee"] == "east_hr"
+    assert delegated.json()["assignee"] == "deputy_head_nurse"
     assert completed.status_code == 200
 
 

@@ -64,7 +64,7 @@ ENDPOINTS = [
         "task-delegate",
         "supervisor",
         lambda w: f"/api/v1/tasks/{w.task.pk}/delegate",
-        {"to_user": "east_hr"},
+        {"to_user": "head_nurse"},  # to themself: no one else may work the review
         200,
         ("to_user",),
     ),
@@ -86,7 +86,7 @@ ENDPOINTS = [
     ),
     Endpoint(
         "instance-migrate",
-        "process_owner",
+        "group_hr",
         lambda w: f"/api/v1/instances/{w.instance.pk}/migrate",
         {"to_version": 1},
         409,  # already on version 1: accepted as input, refused by state

@@ -3,9 +3,11 @@
 import re
 
 import pytest
+from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
-from hr.models import FeedbackTicket
+from hr.demo import DEMO_PASSWORD
+from hr.models import Employee, FeedbackTicket, OrgUnit, RoleAssignment
 from tests.conftest import shipped_bundle
 from tests.web.conftest import sign_in, user
 from workflows import services
@@ -71,7 +73,17 @@ def test_clinic_hr_starts_onboarding_for_an_employee_of_the_clinic(demo, new_pag
     assert instance.started_by == user("east_hr")
 
 
-def test_clinic_hr_claims_unclaims_and_delegates(leave, new_page):
+@pytest.fixture
+def east_hr_colleague(demo):
+    """A second HR of the East clinic, who may take over its reviews."""
+    account = get_user_model().objects.create_user("east_hr_2", password=DEMO_PASSWORD)
+    east = OrgUnit.objects.get(code="east")
+    Employee.objects.create(user=account, employee_no="E0900", name="Ma Li 马丽", org_unit=east)
+    RoleAssignment.objects.create(user=account, role=RoleAssignment.Role.CLINIC_HR, org_unit=east)
+    return account
+
+
+def test_clinic_hr_claims_unclaims_and_delegates(leave, east_hr_colleague, new_page):
     nurse = user("east_nurse")
     services.instance_start(
         process_key="leave_request",
@@ -95,18 +107,20 @@ def test_clinic_hr_claims_unclaims_and_delegates(leave, new_page):
     review.refresh_from_db()
     assert review.assignee is None
 
-    page.locator("#delegate-to").fill("nobody")
+    # The delegate control offers only who could work the review: the clinic's other HR, not
+    # group HR nor the nurse it is about.
+    choices = page.locator("#delegate-to option")
+    expect(choices).to_have_text(["Choose a colleague…", "Ma Li 马丽 (east_hr_2)"])
+    expect(page.get_by_role("button", name="Delegate")).to_be_disabled()
+    page.locator("#delegate-to").select_option("east_hr_2")
     page.get_by_role("button", name="Delegate").click()
-    expect(page.locator("#action-message")).to_contain_text("no active user with that name")
-    page.locator("#delegate-to").fill("hr_group")
-    page.get_by_role("button", name="Delegate").click()
-    expect(page.locator("#action-message")).to_contain_text("Delegated to hr_group")
+    expect(page.locator("#action-message")).to_contain_text("Delegated to east_hr_2")
     page.wait_for_url(re.compile(r"/tasks/$"))
     review.refresh_from_db()
-    assert review.assignee == user("hr_group")
+    assert review.assignee == user("east_hr_2")
 
     colleague = new_page()
-    sign_in(colleague, "hr_group")
+    sign_in(colleague, "east_hr_2")
     colleague.goto("/tasks/")
     expect(colleague.locator(f"#my-tasks tr[data-task-id='{review.pk}']")).to_be_visible()
 

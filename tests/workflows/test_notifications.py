@@ -14,7 +14,7 @@ from tests.workers.chat_robot import start_chat_robot
 from workers import tasks
 from workflows import notifications, selectors, services
 from workflows.exceptions import NotFound
-from workflows.models import Delivery, Notification, ProcessInstance
+from workflows.models import Delivery, HumanTask, Notification, ProcessInstance
 
 pytestmark = pytest.mark.django_db
 
@@ -151,6 +151,12 @@ def test_a_delegated_task_tells_its_new_assignee_who_handed_it_over(
 ):
     instance = start_training(org)
     task = instance.tasks.get()
+    # Offered to the ward's supervisors, the nurse among them, so the head nurse could work it
+    # too (a task is handed only to someone who could).
+    RoleAssignmentFactory(user=org.nurse.user, role="supervisor", org_unit=org.east_nursing)
+    HumanTask.objects.filter(pk=task.pk).update(
+        candidate_user=None, candidate_role="supervisor", candidate_org_unit=org.east_nursing
+    )
 
     with django_capture_on_commit_callbacks(execute=True):
         services.task_delegate(

@@ -231,30 +231,42 @@ def test_unclaiming_an_unclaimed_task_is_a_conflict(org, instance, task):
 # --- delegate --------------------------------------------------------------------------------
 
 
-def test_a_delegated_task_belongs_to_the_delegate(org, instance, task):
-    services.task_delegate(human_task_id=task.pk, user=org.nurse.user, to_user=org.head_nurse.user)
-    delegated = state_of(task)
-    nurse_inbox = list(selectors.inbox(org.nurse.user))
-    head_nurse_inbox = [t.pk for t in selectors.inbox(org.head_nurse.user)]
+def test_a_delegated_task_belongs_to_the_delegate(org, instance, role_task, east_hr_colleague):
+    services.task_delegate(
+        human_task_id=role_task.pk, user=org.east_hr.user, to_user=east_hr_colleague
+    )
+    delegated = state_of(role_task)
+    east_hr_inbox = list(selectors.inbox(org.east_hr.user))
+    colleague_inbox = [t.pk for t in selectors.inbox(east_hr_colleague)]
 
     with pytest.raises(Conflict, match="claimed by someone else"):
-        services.task_complete(human_task_id=task.pk, user=org.nurse.user, data=WORK)
-    services.task_complete(human_task_id=task.pk, user=org.head_nurse.user, data=WORK)
+        services.task_complete(human_task_id=role_task.pk, user=org.east_hr.user, data=WORK)
+    services.task_complete(human_task_id=role_task.pk, user=east_hr_colleague, data=WORK)
 
     instance.refresh_from_db()
-    assert delegated == ("open", org.head_nurse.user.pk, None)
-    assert nurse_inbox == []
-    assert head_nurse_inbox == [task.pk]
-    assert state_of(task) == ("completed", org.head_nurse.user.pk, org.head_nurse.user.pk)
+    assert delegated == ("open", east_hr_colleague.pk, None)
+    assert east_hr_inbox == []
+    assert colleague_inbox == [role_task.pk]
+    assert state_of(role_task) == ("completed", east_hr_colleague.pk, east_hr_colleague.pk)
     assert instance.status == ProcessInstance.Status.COMPLETED
     assert list(instance.events.values_list("kind", "actor_label")) == [
         ("instance_started", "nurse"),
         ("task_created", ""),
-        ("task_delegated", "nurse"),
-        ("task_completed", "head_nurse"),
+        ("task_delegated", "east_hr"),
+        ("task_completed", "east_hr_2"),
         ("instance_completed", ""),
     ]
-    assert instance.events.get(kind="task_delegated").data == {"to": "head_nurse"}
+    assert instance.events.get(kind="task_delegated").data == {"to": "east_hr_2"}
+
+
+def test_the_employee_lane_task_is_not_handed_to_anyone_else(org, instance, task):
+    with pytest.raises(NotAllowed, match="not among those who could work it"):
+        services.task_delegate(
+            human_task_id=task.pk, user=org.nurse.user, to_user=org.head_nurse.user
+        )
+
+    assert state_of(task) == ("open", None, None)
+    assert kinds(instance) == ["instance_started", "task_created"]
 
 
 def test_a_non_candidate_may_not_delegate(org, instance, task):

@@ -3,6 +3,7 @@
 import pytest
 
 from tests.conftest import bundle_files, shipped_bundle
+from tests.factories import RoleAssignmentFactory, UserFactory
 from workflows import selectors, services
 from workflows.exceptions import Conflict
 from workflows.models import HumanTask, ProcessInstance
@@ -28,6 +29,14 @@ def open_task(instance, element_id):
 
 def task_states(instance):
     return list(instance.tasks.values_list("element_id", "status"))
+
+
+@pytest.fixture
+def operator_user(org):
+    """An operator who may migrate the nurse's instances: group HR."""
+    user = UserFactory(username="operator")
+    RoleAssignmentFactory(user=user, role="group_hr", org_unit=org.group)
+    return user
 
 
 @pytest.fixture

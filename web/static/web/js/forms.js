@@ -351,6 +351,26 @@
     return el("span", { text: Array.isArray(value) ? value.join(", ") : CF.bi(String(value)) });
   }
 
+  /* The delegate control offers only the people who could work the task (the server's list);
+     the button works once one of them is chosen. */
+  async function offerDelegates(taskId, select) {
+    const button = document.querySelector("#task-actions [data-action='delegate']");
+    const result = await CF.api("GET", "/api/v1/tasks/" + taskId + "/delegates");
+    const people = result.ok ? result.body : [];
+    select.replaceChildren();
+    if (!people.length) {
+      select.append(el("option", { value: "", text: gettext("No one else can take this task") }));
+      return;
+    }
+    select.append(el("option", { value: "", text: gettext("Choose a colleague…") }));
+    people.forEach((person) => {
+      const label = person.name ? person.name + " (" + person.username + ")" : person.username;
+      select.append(el("option", { value: person.username, text: label }));
+    });
+    select.disabled = false;
+    select.addEventListener("change", () => (button.disabled = !select.value));
+  }
+
   CF.taskPage = function (options) {
     const payload = CF.jsonFrom("task-form-data");
     const message = document.getElementById("action-message");
@@ -358,11 +378,13 @@
     contextOf(payload.data, options.documentation, payload.schema).forEach(([key, value]) => {
       context.append(el("h3", { text: key }), showValue(value));
     });
+    const delegateTo = document.getElementById("delegate-to");
+    if (delegateTo) offerDelegates(options.taskId, delegateTo);
     document.querySelectorAll("#task-actions [data-action]").forEach((button) => {
-      button.disabled = false;
+      if (button.dataset.action !== "delegate") button.disabled = false;
       button.addEventListener("click", async () => {
         const action = button.dataset.action;
-        const body = action === "delegate" ? { to_user: document.getElementById("delegate-to").value.trim() } : undefined;
+        const body = action === "delegate" ? { to_user: delegateTo.value } : undefined;
         button.disabled = true;
         const result = await CF.api("POST", "/api/v1/tasks/" + options.taskId + "/" + action, body);
         button.disabled = false;
