@@ -26,9 +26,9 @@ pytestmark = pytest.mark.django_db
 PROCESS = "colleague_records"
 
 
-def diagram(operator: str, params: dict[str, str]) -> bytes:
+def diagram(operator: str, params: dict[str, str], retry: str = "") -> bytes:
     """A diagram an employee starts about themself, whose one service task calls `operator`
-    with `params` (parameter name -> expression)."""
+    with `params` (parameter name -> expression), retried by `retry` (a spiffworkflow:retry)."""
     parameters = "\n".join(
         f'<spiffworkflow:parameter id="{name}" type="any" value="{value}" />'
         for name, value in params.items()
@@ -52,7 +52,7 @@ def diagram(operator: str, params: dict[str, str]) -> bytes:
     <bpmn:serviceTask id="act_on_colleague" name="Act on a colleague">
       <bpmn:extensionElements>
         <spiffworkflow:serviceTaskOperator id="{operator}" resultVariable="result">
-          <spiffworkflow:parameters>{parameters}</spiffworkflow:parameters>
+          <spiffworkflow:parameters>{parameters}</spiffworkflow:parameters>{retry}
         </spiffworkflow:serviceTaskOperator>
       </bpmn:extensionElements>
       <bpmn:incoming>f1</bpmn:incoming>
@@ -65,8 +65,8 @@ def diagram(operator: str, params: dict[str, str]) -> bytes:
 </bpmn:definitions>""".encode()
 
 
-def deploy_as_owner(personas, operator: str, params: dict[str, str]) -> None:
-    part = io.BytesIO(diagram(operator, params))
+def deploy_as_owner(personas, operator: str, params: dict[str, str], retry: str = "") -> None:
+    part = io.BytesIO(diagram(operator, params, retry))
     part.name = f"{PROCESS}.bpmn"
     response = client_for(personas.process_owner).post(
         "/api/v1/deployments", {"files": [part]}, format="multipart"
@@ -182,11 +182,19 @@ def test_a_diagram_cannot_take_over_another_doctors_renewal(personas, org, other
 
 
 def test_a_scope_refusal_is_not_tried_again(personas, org, other_doctor):
+    # Given a service task the diagram asks to retry three times
     licence = credential_of(other_doctor, "PL-2021-0044")
-    deploy_as_owner(personas, "hr.licence_expiry_restrict", {"credential_id": str(licence.pk)})
+    deploy_as_owner(
+        personas,
+        "hr.licence_expiry_restrict",
+        {"credential_id": str(licence.pk)},
+        retry='<spiffworkflow:retry retries="3" backoff_base="60" />',
+    )
 
+    # When its id is refused
     instance = start_as(personas.employee)
 
+    # Then no retry is planned: the incident is there at once
     assert instance.timers.count() == 0
     assert the_incident(instance).element_id == "act_on_colleague"
 
