@@ -209,7 +209,7 @@ def feedback_route(
     if reach_problem is not None and reach_problem(department):
         return Routing(
             False,
-            f"{department.name} ({department_code}) cannot take this feedback: "
+            f"{department.name} ({department_code}) cannot take this feedback: it "
             f"{reach_problem(department)}. {department.name}不在本反馈所属门店范围内。",
         )
     has_head = RoleAssignment.objects.filter(

@@ -11,9 +11,11 @@ import io
 
 import pytest
 
-from hr.models import RoleAssignment
+from hr.models import FeedbackTicket, RoleAssignment
 from tests.api.conftest import client_for
+from tests.conftest import shipped_bundle
 from tests.factories import EmployeeFactory, RoleAssignmentFactory
+from workflows import services
 from workflows.models import HumanTask, Incident, Notification, ProcessInstance
 
 pytestmark = pytest.mark.django_db
@@ -122,3 +124,51 @@ def test_a_lane_from_data_within_the_subjects_clinic_still_works(personas, org, 
     assert inbox(west_head_nurse) == []
     instance.refresh_from_db()
     assert instance.status == ProcessInstance.Status.WAITING
+
+
+# --- the shipped feedback process: the handler names the department ----------------------------
+
+CLINIC_TRIAGE = "triage_by_clinic_hr"
+
+
+def triage_task(user, instance_id: int) -> dict:
+    (task,) = [
+        t for t in inbox(user) if t["instance"] == instance_id and t["element_id"] == CLINIC_TRIAGE
+    ]
+    return task
+
+
+def test_feedback_about_a_clinic_cannot_be_routed_into_another_clinic(
+    personas, org, west_head_nurse
+):
+    # Given a named complaint about East Clinic, triaged by East Clinic's HR
+    services.version_deploy(files=shipped_bundle("feedback_closure.bpmn"))
+    submitted = client_for(personas.employee).post(
+        "/api/v1/feedback",
+        {"text": "更衣室太挤", "is_anonymous": False, "clinic": "east"},
+        format="json",
+    )
+    assert submitted.status_code == 201, submitted.content
+    ticket = FeedbackTicket.objects.get(receipt_code=submitted.json()["receipt_code"])
+    instance_id = submitted.json()["instance_id"]
+    first = triage_task(personas.clinic_hr, instance_id)
+
+    # When the handler names West Clinic's nursing department
+    done = client_for(personas.clinic_hr).post(
+        f"/api/v1/tasks/{first['id']}/complete",
+        {"data": {"category": "workload", "department": "west-nursing"}},
+        format="json",
+    )
+
+    # Then the triage comes back to the handler with the reason; West Clinic gets nothing
+    assert done.status_code == 200, done.content
+    again = triage_task(personas.clinic_hr, instance_id)
+    routing = client_for(personas.clinic_hr).get(f"/api/v1/tasks/{again['id']}").json()
+    assert routing["form"]["data"]["routing"] == {
+        "is_routed": False,
+        "problem": "West-Nursing (west-nursing) cannot take this feedback: it is in west, "
+        "outside this instance's clinic (east). West-Nursing不在本反馈所属门店范围内。",
+    }
+    ticket.refresh_from_db()
+    assert ticket.department is None
+    assert inbox(west_head_nurse) == []
