@@ -464,6 +464,9 @@ class FeedbackTicket(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # The feedback_closure instance that handles the ticket: the only one whose service tasks
+    # may act on it (hr/operations/scopes.py).
+    process_instance_id = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -10,6 +10,7 @@ from django.db import connection
 
 from hr.models import Employee, OrgUnit, RoleAssignment
 from tests.factories import EmployeeFactory, OrgUnitFactory, RoleAssignmentFactory, UserFactory
+from tests.plaintext_guard import no_plaintext_in_process_data  # noqa: F401 - a fixture
 from workflows.bundles import collect_bundles
 
 FIXTURES = Path(__file__).parent / "fixtures"

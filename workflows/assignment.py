@@ -117,7 +117,45 @@ def _department(ctx: InstanceContext) -> Candidates:
     unit = OrgUnit.objects.filter(code=str(ref)).first()
     if unit is None:
         raise LaneUnresolvable(f"no org unit with code {ref!r}")
+    problem = data_unit_out_of_scope(ctx, unit)
+    if problem:
+        raise LaneUnresolvable(f"department {ref!r} from the process data {problem}")
     return Candidates(role=Role.SUPERVISOR, org_unit=unit)
+
+
+def _clinic_of(unit: OrgUnit | None) -> OrgUnit | None:
+    return unit.ancestor_of_kind(OrgUnit.Kind.CLINIC) if unit is not None else None
+
+
+def data_unit_out_of_scope(ctx: InstanceContext, unit: OrgUnit) -> str:
+    """Why an org unit named by process data is outside the instance's reach ("" when it is
+    inside): the clinic of its subject or of its org unit (that clinic's subtree), or the
+    group's own units above the clinics. An instance with no subject whose org unit is not in
+    a clinic (CareFlow's own group-wide instances, e.g. feedback about no clinic) reaches the
+    whole group. Diagram data is the process owner's, so it may not send a task or message
+    into another clinic."""
+    clinic_of_unit = _clinic_of(unit)
+    if clinic_of_unit is None:
+        return ""  # the group itself or a unit of group headquarters
+    clinics = {
+        c.pk: c
+        for c in (
+            _clinic_of(ctx.org_unit),
+            _clinic_of(ctx.subject.org_unit if ctx.subject else None),
+        )
+        if c is not None
+    }
+    if clinic_of_unit.pk in clinics:
+        return ""
+    if ctx.subject is None and not clinics and ctx.org_unit is not None:
+        return ""
+    if not clinics:
+        return (
+            f"is in {clinic_of_unit.code}, outside this group-level instance's reach "
+            "(the group's own units)"
+        )
+    inside = ", ".join(sorted(c.code for c in clinics.values()))
+    return f"is in {clinic_of_unit.code}, outside this instance's clinic ({inside})"
 
 
 def _initiator(ctx: InstanceContext) -> Candidates:

@@ -27,10 +27,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from hr.models import RoleAssignment
-from workflows import assignment, outbox
+from hr.selectors import may_see_private
+from workflows import assignment, outbox, sensitive
 from workflows.exceptions import NotFound
 from workflows.models import Delivery, HumanTask, Notification, ProcessInstance
-from workflows.registry import OperationContext, operation
+from workflows.registry import OperationContext, Scope, operation
 
 logger = logging.getLogger(__name__)
 Kind = Notification.Kind
@@ -92,6 +93,11 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "{employee}的{credential}（编号{number}）已于{expiry_date}到期，续期前不得从事相应岗位工作。\n"
         "{employee}'s {credential} (no. {number}) expired on {expiry_date}: not eligible for "
         "duty in that role until it is renewed.",
+    ),
+    # The manager's greeting passed on to the parent (bpmn/family_birthday_greeting.bpmn).
+    "birthday_greeting": (
+        "生日祝福 / Birthday wishes",
+        "{greeting}\n({child_name}, {birthday_date})",
     ),
     # Free text from the diagram: `title` and `body` parameters.
     "message": ("{title}", "{body}"),
@@ -325,7 +331,7 @@ def process_completed(instance: ProcessInstance) -> None:
     )
 
 
-@operation("notify.send")
+@operation("notify.send", scope=Scope.ORG_UNIT)
 def notify_send(
     ctx: OperationContext,
     template: str,
@@ -363,6 +369,12 @@ def notify_send(
     else:
         org_unit_id = candidates.org_unit.pk if candidates.org_unit else None
         people = _role_holders(candidates.role, org_unit_id)
+    # Sealed values (workflows/sensitive.py) are filled in only when every recipient may read
+    # the subject's private data (the employee themself, HR over them); masked otherwise.
+    may_read = instance.subject is not None and all(
+        may_see_private(user, instance.subject) for user in people
+    )
+    values, _ = sensitive.reveal(values, may_read=may_read and bool(people))
     filled = {**values, **_base_values(instance), "title": title, "body": body}
     title_text, body_text = TEMPLATES[template]
     notes = notify(

@@ -8,6 +8,12 @@ stores and what history events record (their hash chain covers the envelope), so
 is never in clear in the database, an event payload, a script's reach or an error message.
 Interfaces reveal it only to readers allowed to see the subject's private data and mask it
 for everyone else (api/sensitive.py).
+
+CareFlow's own code seals values of encrypted fields it puts into process data the same way
+(`seal_value`; e.g. a child's name from `FamilyMember.name` for the birthday greeting), so no
+plaintext of an encrypted column reaches instance state or the hash-chained history. Such an
+envelope may name extra readers (`"x-readers": "task-workers"`): the people who may work the
+open task whose data holds it also see it on that task, and nowhere else.
 """
 
 import json
@@ -18,6 +24,8 @@ from hr import crypto
 from workflows.exceptions import InvalidInput
 
 ENVELOPE_KEY = "x-sensitive"
+READERS_KEY = "x-readers"
+TASK_WORKERS = "task-workers"
 PURPOSE = "workflows.sensitive-form-field"
 MASK = "***"
 logger = logging.getLogger(__name__)
@@ -36,9 +44,22 @@ def sensitive_fields(schema: dict[str, Any] | None) -> set[str]:
 def is_envelope(value: Any) -> bool:
     return (
         isinstance(value, dict)
-        and set(value) == {ENVELOPE_KEY}
+        and ENVELOPE_KEY in value
+        and set(value) <= {ENVELOPE_KEY, READERS_KEY}
+        and value.get(READERS_KEY, TASK_WORKERS) == TASK_WORKERS
         and crypto.is_token(value[ENVELOPE_KEY])
     )
+
+
+def seal_value(value: Any, *, for_task_workers: bool = False) -> dict[str, Any]:
+    """An envelope of `value`, for server code that puts a value of an encrypted field into
+    process data; `for_task_workers`: the people who may work a task holding it see it too."""
+    envelope = {
+        ENVELOPE_KEY: crypto.encrypt(json.dumps(value, ensure_ascii=False), purpose=PURPOSE)
+    }
+    if for_task_workers:
+        envelope[READERS_KEY] = TASK_WORKERS
+    return envelope
 
 
 def _refuse_envelopes(value: Any, path: str) -> None:
@@ -70,15 +91,16 @@ def seal(schema: dict[str, Any] | None, data: dict[str, Any]) -> dict[str, Any]:
     return sealed
 
 
-def reveal(value: Any, *, may_read: bool) -> tuple[Any, set[str]]:
-    """`value` with each envelope replaced by its plaintext (`may_read`) or a mask, and the
-    names of the fields where envelopes were found."""
+def reveal(value: Any, *, may_read: bool, works_task: bool = False) -> tuple[Any, set[str]]:
+    """`value` with each envelope replaced by its plaintext (`may_read`, or `works_task` for
+    envelopes sealed for the task's workers) or a mask, and the names of the fields where
+    envelopes were found."""
     found: set[str] = set()
 
     def walk(item: Any, name: str) -> Any:
         if is_envelope(item):
             found.add(name)
-            if not may_read:
+            if not (may_read or (works_task and item.get(READERS_KEY) == TASK_WORKERS)):
                 return MASK
             try:
                 return json.loads(crypto.decrypt(item[ENVELOPE_KEY], purpose=PURPOSE))
@@ -96,6 +118,25 @@ def reveal(value: Any, *, may_read: bool) -> tuple[Any, set[str]]:
     return walk(value, ""), found
 
 
+def task_worker_fields(value: Any) -> set[str]:
+    """Names of the fields holding envelopes sealed for the task's workers."""
+    found: set[str] = set()
+
+    def walk(item: Any, name: str) -> None:
+        if is_envelope(item):
+            if item.get(READERS_KEY) == TASK_WORKERS:
+                found.add(name)
+        elif isinstance(item, dict):
+            for key, inner in item.items():
+                walk(inner, str(key))
+        elif isinstance(item, list):
+            for inner in item:
+                walk(inner, name)
+
+    walk(value, "")
+    return found
+
+
 def rotate(value: Any) -> tuple[Any, int]:
     """`value` with every envelope not under the current key re-encrypted, and how many."""
     count = 0
@@ -108,7 +149,7 @@ def rotate(value: Any) -> tuple[Any, int]:
                 return item
             count += 1
             plain = crypto.decrypt(token, purpose=PURPOSE)
-            return {ENVELOPE_KEY: crypto.encrypt(plain, purpose=PURPOSE)}
+            return {**item, ENVELOPE_KEY: crypto.encrypt(plain, purpose=PURPOSE)}
         if isinstance(item, dict):
             return {k: walk(v) for k, v in item.items()}
         if isinstance(item, list):

@@ -659,6 +659,18 @@ def _project_messages(instance: ProcessInstance, snap: Snapshot) -> None:
         MessageSubscription.objects.bulk_create(new)
 
 
+def _is_scope_refusal(failure: BaseException) -> bool:
+    """Did the registry refuse an operation's ids? Trying again cannot help."""
+    seen: set[int] = set()
+    exc: BaseException | None = failure
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, registry.OperationOutOfScope):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 def _save(
     instance: ProcessInstance,
     workflow: Any,
@@ -686,7 +698,7 @@ def _save(
     if failure is not None:
         scheduled = (
             _schedule_service_retry(instance, workflow, history, failure, retries_done or {})
-            if auto_retry
+            if auto_retry and not _is_scope_refusal(failure)
             else False
         )
         retrying = scheduled is True
@@ -789,6 +801,7 @@ def _start(
     business_key: str,
     then: Callable[[Any], None] | None = None,
     started_by_message: dict[str, Any] | None = None,
+    on_created: Callable[[ProcessInstance], None] | None = None,
 ) -> ProcessInstance:
     org_unit = org_unit or (subject.org_unit if subject is not None else None)
     initial = dict(data)
@@ -809,6 +822,9 @@ def _start(
             serializer_version=SERIALIZER_VERSION,
         )
         instance.save()
+        if on_created is not None:
+            # Tie the records this instance is for to it before its first service task runs.
+            on_created(instance)
         history = _History(instance, is_new=True)
         history.add(
             Kind.INSTANCE_STARTED,
@@ -842,11 +858,18 @@ def instance_start(
     data: dict[str, Any] | None = None,
     business_key: str = "",
     version: ProcessVersion | None = None,
+    on_created: Callable[[ProcessInstance], None] | None = None,
+    sealed_data: dict[str, Any] | None = None,
 ) -> ProcessInstance:
     """Start the latest version of a process about `subject`, validating the start form.
 
+    `sealed_data`: values CareFlow's own code sealed (workflows.sensitive.seal_value, e.g. a
+    value of an encrypted field), added to the start data; `data` itself may hold none.
+
     `version`: the latest version as the caller has just read it (and checked who may start
-    it), so that version is the one started.
+    it), so that version is the one started. `on_created(instance)` runs once the instance
+    row exists, before any engine step: domain code ties the records the instance is for to
+    it there, so its service tasks may act on them (workflows/registry.py).
     """
     if version is None or version.definition.key != process_key:
         version = _latest_version(process_key)
@@ -856,11 +879,22 @@ def instance_start(
     start_form = _form(version, version.start_form)
     validate_form_data(start_form, data)
     data = sensitive.seal(start_form, data)
+    for name, value in (sealed_data or {}).items():
+        if not sensitive.is_envelope(value):
+            raise ValueError(f"sealed_data[{name!r}] is not sealed")
+        data = {**data, name: value}
     reserved = scripting.RESERVED_NAMES & set(data)
     if reserved:
         raise InvalidInput([{"field": k, "message": "reserved name"} for k in sorted(reserved)])
     with transaction.atomic():
         attached = documents.form_documents_check(start_form, data, started_by)
+
+        def created(instance: ProcessInstance) -> None:
+            # Linked before the first engine step, so its service tasks may use them.
+            documents.documents_link(attached, instance)
+            if on_created is not None:
+                on_created(instance)
+
         instance = _start(
             version,
             started_by=started_by,
@@ -868,8 +902,8 @@ def instance_start(
             org_unit=org_unit,
             data=data,
             business_key=business_key,
+            on_created=created,
         )
-        documents.documents_link(attached, instance)
     return instance
 
 
@@ -1058,6 +1092,8 @@ def task_complete(
             task_id=row.task_id,
             data={"submitted": data},
         )
+        # Linked before the engine runs on, so the next service tasks may use them.
+        documents.documents_link(attached, instance)
         failure = None
         with _acting_for(instance):
             try:
@@ -1067,7 +1103,6 @@ def task_complete(
             except TaskNotReady as exc:
                 raise Conflict(str(exc)) from None
         _save(instance, workflow, history, failure=failure)
-        documents.documents_link(attached, instance)
     return row
 
 

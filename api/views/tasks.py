@@ -106,7 +106,7 @@ class TaskDetailApi(APIView):
     def get(self, request, task_id: int):
         task = visible_task(request, task_id, with_state=True)
         data = self.OutputSerializer(task, context={"now": timezone.now()}).data
-        data["form"]["data"] = shown(request, task.instance, data["form"]["data"])
+        data["form"]["data"] = shown(request, task.instance, data["form"]["data"], task=task)
         return Response(data)
 
 

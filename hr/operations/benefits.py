@@ -10,7 +10,7 @@ from typing import Any
 from django.utils import timezone
 
 from hr.services import benefits
-from workflows.registry import OperationContext, operation
+from workflows.registry import OperationContext, Scope, operation
 
 
 def _claimant_id(ctx: OperationContext) -> int:
@@ -23,7 +23,7 @@ def _date(value: Any) -> dt.date:
     return dt.date.fromisoformat(str(value)[:10])
 
 
-@operation("hr.benefit_claimant_profile")
+@operation("hr.benefit_claimant_profile", scope=Scope.SUBJECT)
 def benefit_claimant_profile(ctx: OperationContext) -> dict[str, Any]:
     """Role family, children on file and years of service of the claimant."""
     profile = benefits.benefit_claimant_profile(
@@ -32,7 +32,7 @@ def benefit_claimant_profile(ctx: OperationContext) -> dict[str, Any]:
     return profile.as_dict()
 
 
-@operation("hr.benefit_claim_check")
+@operation("hr.benefit_claim_check", scope=Scope.SUBJECT)
 def benefit_claim_check(
     ctx: OperationContext,
     benefit_type: str,
@@ -52,7 +52,7 @@ def benefit_claim_check(
     ).as_dict()
 
 
-@operation("hr.benefit_grant_record")
+@operation("hr.benefit_grant_record", scope=Scope.SUBJECT)
 def benefit_grant_record(
     ctx: OperationContext,
     benefit_type: str,

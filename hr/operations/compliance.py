@@ -3,11 +3,12 @@
 
 from typing import Any
 
+from hr.operations.scopes import NOTICE_OF_INSTANCE, SUBJECT_SIGNAL
 from hr.services import compliance as compliance_services
-from workflows.registry import OperationContext, operation
+from workflows.registry import OperationContext, Scope, operation
 
 
-@operation("hr.compliance_signal_load")
+@operation("hr.compliance_signal_load", scope=Scope.SUBJECT, ids={"signal_id": SUBJECT_SIGNAL})
 def compliance_signal_load(ctx: OperationContext, signal_id: int) -> dict[str, Any]:
     """The third violation: kind, severity, role family, and the violations counted."""
     return compliance_services.signal_load(
@@ -15,7 +16,7 @@ def compliance_signal_load(ctx: OperationContext, signal_id: int) -> dict[str, A
     )
 
 
-@operation("hr.compliance_deduction_open")
+@operation("hr.compliance_deduction_open", scope=Scope.SUBJECT, ids={"signal_id": SUBJECT_SIGNAL})
 def compliance_deduction_open(
     ctx: OperationContext, signal_id: int, clause_code: str, percent: float
 ) -> dict[str, Any]:
@@ -32,7 +33,11 @@ def compliance_deduction_open(
     }
 
 
-@operation("hr.compliance_deduction_decide")
+@operation(
+    "hr.compliance_deduction_decide",
+    scope=Scope.SUBJECT,
+    ids={"notice_id": NOTICE_OF_INSTANCE},
+)
 def compliance_deduction_decide(
     ctx: OperationContext, notice_id: int, decision: str, reason: str = ""
 ) -> dict[str, Any]:
@@ -47,7 +52,11 @@ def compliance_deduction_decide(
     }
 
 
-@operation("hr.compliance_training_assign")
+@operation(
+    "hr.compliance_training_assign",
+    scope=Scope.SUBJECT,
+    ids={"notice_id": NOTICE_OF_INSTANCE},
+)
 def compliance_training_assign(
     ctx: OperationContext, course_code: str, due_days: int, notice_id: int
 ) -> dict[str, Any]:

@@ -2,11 +2,16 @@
 
 from typing import Any
 
+from hr.operations.scopes import SUBJECT_FAMILY_MEMBER
 from hr.services import family
-from workflows.registry import OperationContext, operation
+from workflows.registry import OperationContext, Scope, operation
 
 
-@operation("hr.care_gift_record")
+@operation(
+    "hr.care_gift_record",
+    scope=Scope.SUBJECT,
+    ids={"family_member_id": SUBJECT_FAMILY_MEMBER},
+)
 def care_gift_record(
     ctx: OperationContext, family_member_id: int, gift: str, amount: float, note: str
 ) -> dict[str, Any]:

@@ -4,11 +4,19 @@ import datetime as dt
 from typing import Any
 
 from hr.models import Credential
+from hr.operations.scopes import (
+    CREDENTIAL_RENEWED_HERE,
+    CREDENTIAL_TO_RENEW,
+    DOCUMENT_OF_INSTANCE,
+    SUBJECT_CREDENTIAL,
+)
 from hr.services import licences as licence_services
-from workflows.registry import OperationContext, operation
+from workflows.registry import OperationContext, Scope, operation
 
 
-@operation("hr.licence_renewal_open")
+@operation(
+    "hr.licence_renewal_open", scope=Scope.SUBJECT, ids={"credential_id": CREDENTIAL_TO_RENEW}
+)
 def licence_renewal_open(ctx: OperationContext, credential_id: int) -> dict[str, Any]:
     """Tie the credential to this renewal and describe it (kind, number, expiry, days left)."""
     credential = licence_services.licence_renewal_open(
@@ -17,7 +25,11 @@ def licence_renewal_open(ctx: OperationContext, credential_id: int) -> dict[str,
     return licence_services.credential_facts(credential)
 
 
-@operation("hr.licence_renewal_schedule")
+@operation(
+    "hr.licence_renewal_schedule",
+    scope=Scope.SUBJECT,
+    ids={"credential_id": SUBJECT_CREDENTIAL},
+)
 def licence_renewal_schedule(
     ctx: OperationContext, credential_id: int, escalation_days: int
 ) -> dict[str, str]:
@@ -27,7 +39,9 @@ def licence_renewal_schedule(
     )
 
 
-@operation("hr.licence_renewal_check")
+@operation(
+    "hr.licence_renewal_check", scope=Scope.SUBJECT, ids={"credential_id": SUBJECT_CREDENTIAL}
+)
 def licence_renewal_check(
     ctx: OperationContext, credential_id: int, valid_from_date: str, valid_until_date: str
 ) -> dict[str, str]:
@@ -41,7 +55,11 @@ def licence_renewal_check(
     }
 
 
-@operation("hr.licence_expiry_restrict")
+@operation(
+    "hr.licence_expiry_restrict",
+    scope=Scope.SUBJECT,
+    ids={"credential_id": CREDENTIAL_RENEWED_HERE},
+)
 def licence_expiry_restrict(ctx: OperationContext, credential_id: int) -> dict[str, Any]:
     """The credential expired unrenewed: the holder is not eligible for duty in its role."""
     restriction = licence_services.licence_expiry_restrict(credential_id=credential_id)
@@ -51,7 +69,11 @@ def licence_expiry_restrict(ctx: OperationContext, credential_id: int) -> dict[s
     }
 
 
-@operation("hr.licence_renewal_record")
+@operation(
+    "hr.licence_renewal_record",
+    scope=Scope.SUBJECT,
+    ids={"credential_id": CREDENTIAL_RENEWED_HERE, "document_id": DOCUMENT_OF_INSTANCE},
+)
 def licence_renewal_record(
     ctx: OperationContext,
     credential_id: int,

@@ -7,7 +7,7 @@ from typing import Any
 
 from hr.models import Employee, SystemAccount
 from hr.services import offboarding
-from workflows.registry import OperationContext, operation
+from workflows.registry import OperationContext, Scope, operation
 
 
 def _subject(ctx: OperationContext) -> Employee:
@@ -24,7 +24,7 @@ def _account(account: SystemAccount) -> dict[str, Any]:
     }
 
 
-@operation("hr.open_offboarding")
+@operation("hr.open_offboarding", scope=Scope.SUBJECT)
 def open_offboarding(ctx: OperationContext, last_working_date: str, reason: str) -> dict[str, Any]:
     """Record the leaving employee's last working day."""
     employee = offboarding.offboarding_open(
@@ -37,7 +37,7 @@ def open_offboarding(ctx: OperationContext, last_working_date: str, reason: str)
     }
 
 
-@operation("hr.list_outstanding_equipment")
+@operation("hr.list_outstanding_equipment", scope=Scope.SUBJECT)
 def list_outstanding_equipment(ctx: OperationContext) -> list[dict[str, Any]]:
     """Equipment lent to the leaving employee and not returned yet."""
     return [
@@ -46,7 +46,7 @@ def list_outstanding_equipment(ctx: OperationContext) -> list[dict[str, Any]]:
     ]
 
 
-@operation("hr.record_equipment_return")
+@operation("hr.record_equipment_return", scope=Scope.SUBJECT)
 def record_equipment_return(ctx: OperationContext, asset_tags: list[str]) -> dict[str, Any]:
     """Mark the listed equipment returned; reports what is still out and unknown tags."""
     result = offboarding.equipment_return_record(employee=_subject(ctx), asset_tags=asset_tags)
@@ -57,19 +57,19 @@ def record_equipment_return(ctx: OperationContext, asset_tags: list[str]) -> dic
     }
 
 
-@operation("hr.revoke_system_access")
+@operation("hr.revoke_system_access", scope=Scope.SUBJECT)
 def revoke_system_access(ctx: OperationContext) -> list[dict[str, Any]]:
     """Revoke every active system account of the leaving employee (the ones revoked now)."""
     return [_account(a) for a in offboarding.system_access_revoke(employee=_subject(ctx))]
 
 
-@operation("hr.list_active_system_accounts")
+@operation("hr.list_active_system_accounts", scope=Scope.SUBJECT)
 def list_active_system_accounts(ctx: OperationContext) -> list[dict[str, Any]]:
     """The leaving employee's system accounts that are still active."""
     return [_account(a) for a in offboarding.system_accounts_active(employee=_subject(ctx))]
 
 
-@operation("hr.close_offboarding")
+@operation("hr.close_offboarding", scope=Scope.SUBJECT)
 def close_offboarding(ctx: OperationContext) -> dict[str, Any]:
     """Close the offboarding; fails (the instance gets an incident) while an account is active."""
     employee = offboarding.offboarding_close(employee=_subject(ctx))

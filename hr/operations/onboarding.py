@@ -7,7 +7,7 @@ from typing import Any
 
 from hr.models import Employee
 from hr.services import onboarding
-from workflows.registry import OperationContext, operation
+from workflows.registry import OperationContext, Scope, operation
 
 
 def _subject(ctx: OperationContext) -> Employee:
@@ -16,13 +16,13 @@ def _subject(ctx: OperationContext) -> Employee:
     return Employee.objects.get(pk=ctx.subject_employee_id)
 
 
-@operation("hr.list_pre_job_checklist")
+@operation("hr.list_pre_job_checklist", scope=Scope.SUBJECT)
 def list_pre_job_checklist(ctx: OperationContext, course_codes: list[str]) -> list[dict[str, Any]]:
     """The checklist items (code, name, category, is_mandatory) of `course_codes`."""
     return [item.as_dict() for item in onboarding.pre_job_checklist(course_codes=course_codes)]
 
 
-@operation("hr.record_pre_job_training_item")
+@operation("hr.record_pre_job_training_item", scope=Scope.SUBJECT)
 def record_pre_job_training_item(
     ctx: OperationContext,
     course_code: str,
@@ -40,13 +40,13 @@ def record_pre_job_training_item(
     return {"code": course_code, "is_completed": bool(is_completed), "completed_at": completed_at}
 
 
-@operation("hr.find_missing_pre_job_training")
+@operation("hr.find_missing_pre_job_training", scope=Scope.SUBJECT)
 def find_missing_pre_job_training(ctx: OperationContext, course_codes: list[str]) -> list[str]:
     """The mandatory courses of the checklist the new hire has not completed."""
     return onboarding.pre_job_training_missing(employee=_subject(ctx), course_codes=course_codes)
 
 
-@operation("hr.clear_for_duty")
+@operation("hr.clear_for_duty", scope=Scope.SUBJECT)
 def clear_for_duty(ctx: OperationContext, course_codes: list[str]) -> dict[str, Any]:
     """Clear the new hire for duty; fails (the instance gets an incident) while a mandatory
     item of `course_codes` is missing."""

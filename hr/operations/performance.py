@@ -6,21 +6,21 @@ from typing import Any
 
 from hr.models import Employee
 from hr.services import performance as performance_services
-from workflows.registry import OperationContext, operation
+from workflows.registry import OperationContext, Scope, operation
 
 
 def _subject(ctx: OperationContext) -> Employee:
     return Employee.objects.get(pk=ctx.subject_employee_id)
 
 
-@operation("hr.remedial_course_assign")
+@operation("hr.remedial_course_assign", scope=Scope.SUBJECT)
 def remedial_course_assign(ctx: OperationContext) -> dict[str, str]:
     """The remedial course the employee has to take."""
     course = performance_services.remedial_course_for(employee=_subject(ctx))
     return {"code": course.code, "name": course.name}
 
 
-@operation("hr.remedial_training_record")
+@operation("hr.remedial_training_record", scope=Scope.SUBJECT)
 def remedial_training_record(
     ctx: OperationContext, course_code: str, score: float
 ) -> dict[str, Any]:
@@ -35,7 +35,7 @@ def remedial_training_record(
     }
 
 
-@operation("hr.pip_offboarding_request")
+@operation("hr.pip_offboarding_request", scope=Scope.SUBJECT)
 def pip_offboarding_request(
     ctx: OperationContext, last_working_date: str, reason: str
 ) -> dict[str, Any]:

@@ -3,11 +3,12 @@
 from typing import Any
 
 from hr.models import Employee
+from hr.operations.scopes import SUBJECT_ITSELF
 from hr.selectors import open_duty_restrictions
-from workflows.registry import OperationContext, operation
+from workflows.registry import OperationContext, Scope, operation
 
 
-@operation("hr.employee_profile")
+@operation("hr.employee_profile", scope=Scope.SUBJECT, ids={"employee_id": SUBJECT_ITSELF})
 def employee_profile(ctx: OperationContext, employee_id: int | None = None) -> dict[str, Any]:
     """Work profile of an employee (the instance's subject when no id is given)."""
     employee_id = employee_id if employee_id is not None else ctx.subject_employee_id

@@ -4,14 +4,14 @@ from typing import Any
 
 from hr.models import Employee
 from hr.services import promotion as promotion_services
-from workflows.registry import OperationContext, operation
+from workflows.registry import OperationContext, Scope, operation
 
 
 def _subject(ctx: OperationContext) -> Employee:
     return Employee.objects.select_related("ladder_level").get(pk=ctx.subject_employee_id)
 
 
-@operation("hr.promotion_next_level")
+@operation("hr.promotion_next_level", scope=Scope.SUBJECT)
 def promotion_next_level(ctx: OperationContext) -> dict[str, Any]:
     """The applicant's current rung and the one they apply for ("" where there is none)."""
     found = promotion_services.ladder_next_level(employee=_subject(ctx))
@@ -25,7 +25,7 @@ def promotion_next_level(ctx: OperationContext) -> dict[str, Any]:
     }
 
 
-@operation("hr.promotion_requirement_gaps")
+@operation("hr.promotion_requirement_gaps", scope=Scope.SUBJECT)
 def promotion_requirement_gaps(
     ctx: OperationContext, requirements: dict[str, Any]
 ) -> list[dict[str, Any]]:
@@ -35,7 +35,7 @@ def promotion_requirement_gaps(
     )
 
 
-@operation("hr.promotion_grant")
+@operation("hr.promotion_grant", scope=Scope.SUBJECT)
 def promotion_grant(ctx: OperationContext, target_level: str) -> dict[str, Any]:
     """Move the applicant up to the granted rung."""
     employee = promotion_services.promotion_grant(

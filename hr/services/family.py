@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from hr.models import CareGift, Employee, FamilyBirthdayReminder, FamilyMember, RoleAssignment
 from hr.selectors import holds_role_over
+from workflows import sensitive
 from workflows import services as workflow_services
 from workflows.exceptions import InvalidInput, NotAllowed, NotFound
 from workflows.models import ProcessInstance
@@ -107,13 +108,15 @@ def _birthday_greeting_start(child: FamilyMember, birthday: dt.date) -> FamilyBi
         business_key=f"birthday:{child.pk}:{birthday.year}",
         data={
             "family_member_id": child.pk,
-            "child_name": child.name,
             "birthday_date": birthday.isoformat(),
             "age": birthday.year - child.birth_date.year,
             "employee_name": child.employee.name,
             "birthday_morning_at": morning.isoformat(),
             "greeting_expires_at": day_after.isoformat(),
         },
+        # FamilyMember.name is encrypted: sealed in process data too, shown on the greeting
+        # task to the manager who works it (api/sensitive.py), never in clear.
+        sealed_data={"child_name": sensitive.seal_value(child.name, for_task_workers=True)},
     )
     reminder.process_instance_id = instance.pk
     reminder.save(update_fields=["process_instance_id"])

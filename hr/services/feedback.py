@@ -12,6 +12,7 @@ nobody may start through the generic `POST /instances/start`.
 
 import datetime as dt
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -81,6 +82,12 @@ def _ticket_create(**fields) -> FeedbackTicket:
     raise RuntimeError("could not draw an unused receipt code")
 
 
+def _ticket_tie(ticket: FeedbackTicket, instance: ProcessInstance) -> None:
+    # The one instance whose service tasks may act on the ticket (hr/operations/scopes.py).
+    ticket.process_instance_id = instance.pk
+    ticket.save(update_fields=["process_instance_id"])
+
+
 @transaction.atomic
 def feedback_submit(
     *,
@@ -131,6 +138,7 @@ def feedback_submit(
             "clinic": clinic.code if clinic else "",
             "submitted_category": category,
         },
+        on_created=lambda instance: _ticket_tie(ticket, instance),
     )
     return FeedbackSubmission(ticket=ticket, instance=instance)
 
@@ -174,11 +182,19 @@ class Routing:
 
 
 @transaction.atomic
-def feedback_route(*, ticket_id: int, category: str, department_code: str) -> Routing:
+def feedback_route(
+    *,
+    ticket_id: int,
+    category: str,
+    department_code: str,
+    reach_problem: Callable[[OrgUnit], str] | None = None,
+) -> Routing:
     """Record the handler's category and responsible department on the ticket.
 
     The department must be an org unit where someone holds the supervisor role (they work
-    the Department lane); otherwise nothing changes and the problem goes back to the handler.
+    the Department lane), within the instance's reach (`reach_problem` says why not, see
+    workflows.assignment.data_unit_out_of_scope); otherwise nothing changes and the problem
+    goes back to the handler.
     """
     if category not in Category.values:
         raise InvalidInput([{"field": "category", "message": "unknown category"}])
@@ -189,6 +205,12 @@ def feedback_route(*, ticket_id: int, category: str, department_code: str) -> Ro
             False,
             f"There is no department with the code {department_code!r}. "
             f"没有代码为“{department_code}”的科室。",
+        )
+    if reach_problem is not None and reach_problem(department):
+        return Routing(
+            False,
+            f"{department.name} ({department_code}) cannot take this feedback: it "
+            f"{reach_problem(department)}. {department.name}不在本反馈所属门店范围内。",
         )
     has_head = RoleAssignment.objects.filter(
         org_unit=department, role=RoleAssignment.Role.SUPERVISOR

@@ -34,3 +34,9 @@ def complete(client: APIClient, task_id: int, data: dict) -> dict:
 @pytest.fixture
 def deploy():
     return deploy_shipped
+
+
+@pytest.fixture(autouse=True)
+def _no_plaintext_in_process_data(no_plaintext_in_process_data):
+    """Every scenario of every shipped process runs with distinctive values in the encrypted
+    fields and fails if one of them reaches process data (tests/plaintext_guard.py)."""

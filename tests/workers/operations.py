@@ -7,7 +7,7 @@ import os
 import time
 from pathlib import Path
 
-from workflows.registry import OperationContext, operation
+from workflows.registry import OperationContext, Scope, operation
 
 
 class Payroll:
@@ -17,7 +17,7 @@ class Payroll:
     calls = 0
 
 
-@operation("test.overtime_payroll")
+@operation("test.overtime_payroll", scope=Scope.SUBJECT)
 def overtime_payroll(ctx: OperationContext, hours: int) -> dict:
     Payroll.calls += 1
     if Payroll.is_down:
@@ -25,7 +25,7 @@ def overtime_payroll(ctx: OperationContext, hours: int) -> dict:
     return {"recorded_hours": hours, "employee_id": ctx.subject_employee_id}
 
 
-@operation("test.slow_registry")
+@operation("test.slow_registry", scope=Scope.INSTANCE)
 def slow_registry(ctx: OperationContext) -> dict:
     """Blocks the first caller for a long time (so a test can kill its worker mid-step);
     every later caller returns at once. The first caller leaves a marker file."""

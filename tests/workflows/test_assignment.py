@@ -103,7 +103,47 @@ def test_group_hr_lane_is_hr_of_the_group(org):
 
 
 def test_department_lane_is_the_supervisor_of_the_unit_named_in_the_data(org):
+    ctx = context(org.nurse, data={"department": "east-nursing"})
+
+    candidates = resolve("Department (科室)", ctx)
+
+    assert candidates == Candidates(role=Role.SUPERVISOR, org_unit=org.east_nursing)
+
+
+def test_department_lane_from_data_stays_in_the_subjects_clinic(org):
     ctx = context(org.nurse, data={"department": "west-nursing"})
+
+    with pytest.raises(LaneUnresolvable) as refused:
+        resolve("Department (科室)", ctx)
+
+    assert str(refused.value) == (
+        "department 'west-nursing' from the process data is in west, outside this instance's "
+        "clinic (east)"
+    )
+
+
+def test_department_lane_may_name_a_unit_of_the_group_itself(org):
+    ctx = context(org.nurse, data={"department": "hq"})
+
+    candidates = resolve("Department (科室)", ctx)
+
+    assert candidates == Candidates(role=Role.SUPERVISOR, org_unit=org.group)
+
+
+def test_a_group_level_subjects_department_lane_stays_at_group_level(org):
+    ctx = context(org.group_hr, org_unit=org.group, data={"department": "east-nursing"})
+
+    with pytest.raises(LaneUnresolvable) as refused:
+        resolve("Department (科室)", ctx)
+
+    assert str(refused.value) == (
+        "department 'east-nursing' from the process data is in east, outside this group-level "
+        "instance's reach (the group's own units)"
+    )
+
+
+def test_a_group_wide_instance_without_subject_reaches_every_clinic(org):
+    ctx = context(None, org_unit=org.group, data={"department": "west-nursing"})
 
     candidates = resolve("Department (科室)", ctx)
 

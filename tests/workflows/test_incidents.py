@@ -6,7 +6,7 @@ from tests.conftest import bundle_files
 from workflows import services
 from workflows.exceptions import Conflict, NotFound
 from workflows.models import HumanTask, Incident, ProcessInstance, WorkflowEvent
-from workflows.registry import OperationContext, operation
+from workflows.registry import OperationContext, Scope, operation
 
 pytestmark = pytest.mark.django_db
 
@@ -19,7 +19,7 @@ class _Payroll:
     is_down = False
 
 
-@operation("test.flaky_payroll")
+@operation("test.flaky_payroll", scope=Scope.SUBJECT)
 def flaky_payroll(ctx: OperationContext, hours: int) -> dict:
     if _Payroll.is_down:
         raise ConnectionError("payroll system unreachable")

@@ -7,7 +7,8 @@ from workflows import selectors, services
 from workflows.exceptions import InvalidInput
 from workflows.models import HumanTask, ProcessInstance
 
-pytestmark = pytest.mark.django_db
+# The shipped leave process's scenarios, with no plaintext of an encrypted field in its data.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_plaintext_in_process_data")]
 
 
 @pytest.fixture
