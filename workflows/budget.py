@@ -124,7 +124,7 @@ def _scalar_size(value: Any) -> int:
     if isinstance(value, int):
         return value.bit_length() * 3 // 10 + 2
     if isinstance(value, float):
-        return 24
+        return len(repr(value))
     return 40  # dates, decimals and the like are written as short strings
 
 
@@ -165,14 +165,19 @@ class Meter:
             )
         self.check_time(element_id)
 
-    def check_task_depth(self, task_key: Any, parent_key: Any, element_id: str, parents) -> None:
-        """`parents()` yields (key) of the task's ancestors, nearest first, when the depth of
-        the parent is not known yet."""
-        depth = self._depths.get(parent_key)
-        if depth is None:
-            depth = sum(1 for _ in parents())
-        else:
-            depth += 1
+    def check_task_depth(self, task_key: Any, element_id: str, ancestors) -> None:
+        """`ancestors()` yields the keys of the task's ancestors, nearest first; depths found
+        on the way are remembered, so a long loop costs one walk up the tree, not one per step."""
+        chain = []
+        base = -1  # the depth of the root's parent
+        for key in ancestors():
+            if key in self._depths:
+                base = self._depths[key]
+                break
+            chain.append(key)
+        for offset, key in enumerate(reversed(chain), start=1):
+            self._depths[key] = base + offset
+        depth = base + len(chain) + 1
         self._depths[task_key] = depth
         if depth > limit("CAREFLOW_BUDGET_TASK_DEPTH"):
             self._fail(

@@ -787,12 +787,7 @@ class Engine:
         def before_step(task: Any) -> None:
             element = _element(task)
             meter.step(element)
-            meter.check_task_depth(
-                task.id,
-                task._parent,
-                element,
-                lambda: iter(_ancestors(task)),
-            )
+            meter.check_task_depth(task.id, element, lambda: (t.id for t in _ancestors(task)))
 
         try:
             workflow.do_engine_steps(will_complete_task=before_step)

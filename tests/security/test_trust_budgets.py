@@ -11,6 +11,7 @@ bomb, which the real defaults refuse within a second.
 import datetime as dt
 import io
 import json
+import runpy
 import threading
 import time
 from pathlib import Path
@@ -508,3 +509,75 @@ def test_terminate_gets_the_lock_while_a_timer_runs_away(
     assert Incident.objects.get(instance_id=instance_id).details["limit"] == (
         "CAREFLOW_BUDGET_WALL_SECONDS"
     )
+
+
+# --- the budget, the servers and the sweep ----------------------------------------------------
+
+
+def test_start_data_larger_than_the_state_budget_is_refused_naming_the_field(personas, settings):
+    settings.CAREFLOW_BUDGET_STATE_BYTES = 1000
+    assert deploy(personas.process_owner, loop("i &lt; 1")).status_code == 201
+
+    refused = start(personas.employee, "looping", {"notes": "x" * 2000})
+
+    assert refused.status_code == 400
+    assert refused.json()["errors"] == [
+        {"field": "data", "message": "larger than CAREFLOW_BUDGET_STATE_BYTES = 1000"}
+    ]
+    assert not ProcessInstance.objects.exists()
+
+
+def test_the_servers_and_workers_stop_later_than_the_budget(settings):
+    """The budget releases the row lock first; gunicorn's worker timeout and Celery's time
+    limits on the timer tasks are the backstops behind it."""
+    from config.celery import app
+    from workers import tasks  # noqa: F401 - registers the tasks
+
+    gunicorn = runpy.run_path(str(Path(settings.BASE_DIR) / "config" / "gunicorn.conf.py"))
+    wall = settings.CAREFLOW_BUDGET_WALL_SECONDS
+    sweep = app.tasks["workers.fire_due_timers"]
+    one_timer = app.tasks["workers.fire_timer"]
+
+    assert gunicorn["timeout"] > wall
+    assert settings.CAREFLOW_BUDGET_SWEEP_SECONDS + wall < sweep.soft_time_limit
+    assert sweep.soft_time_limit < sweep.time_limit
+    assert wall < one_timer.soft_time_limit < one_timer.time_limit
+
+
+def test_a_sweep_out_of_time_hands_its_claimed_timers_back(personas, settings, time_machine):
+    settings.CAREFLOW_BUDGET_SWEEP_SECONDS = -1
+    time_machine.move_to(START, tick=False)
+    assert deploy(personas.process_owner, reminder_cycle('"R3/PT1H"')).status_code == 201
+    instance_id = start(personas.employee, "cycle_reminder").json()["id"]
+    time_machine.move_to(START + dt.timedelta(hours=1, seconds=1), tick=False)
+
+    moved = services.timer_fire_due()
+
+    assert moved == 0
+    (timer,) = Timer.objects.filter(instance_id=instance_id)
+    assert (timer.status, timer.leased_until, timer.attempts) == (Timer.Status.WAITING, None, 0)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"items": [f"S{i:05d}" for i in range(1000)], "note": "训练" * 10, "n": 12345},
+        [[{"passed": True, "score": 87.5, "by": None}] * 50] * 20,
+        {"deep": [[[["x" * 100]]]] * 30, "when": "2026-03-02T09:00:00+00:00"},
+    ],
+)
+def test_the_size_estimate_is_close_to_the_json_it_stands_for(value):
+    from workflows.budget import json_size
+
+    exact = len(json.dumps(value, ensure_ascii=False))
+
+    assert 0.7 * exact <= json_size(value, stop_above=10**9) <= 1.3 * exact
+
+
+def test_a_value_that_contains_itself_is_too_big_to_store():
+    from workflows.budget import json_size
+
+    looped = []
+    looped.append(looped)
+
+    assert json_size(looped, stop_above=1000) == 1001
