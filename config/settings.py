@@ -332,6 +332,45 @@ CAREFLOW = {
     "DISPATCHER": "workers.dispatch.celery_dispatcher",
 }
 
+# --- budget of one change of an instance (workflows/budget.py; docs/budget.md) -------------
+# A diagram is stopped, the change rolled back and an incident opened when one change of an
+# instance goes over any of these. The largest shipped case, a training campaign for 1,000
+# people (bench/instance_size.py), starts 1,000 parallel tasks in under a second with a
+# ~450 KB state. Constants over a limit are refused at deploy.
+CAREFLOW_BUDGET_ENGINE_STEPS = int(os.environ.get("CAREFLOW_BUDGET_ENGINE_STEPS", "10000"))
+# Checked before every engine step: below gunicorn's worker timeout (config/gunicorn.conf.py)
+# and the Celery time limits below, so the row lock is released by the budget first.
+CAREFLOW_BUDGET_WALL_SECONDS = float(os.environ.get("CAREFLOW_BUDGET_WALL_SECONDS", "10"))
+CAREFLOW_BUDGET_STATE_BYTES = int(
+    os.environ.get("CAREFLOW_BUDGET_STATE_BYTES", str(5 * 1024 * 1024))
+)
+CAREFLOW_BUDGET_MI_CARDINALITY = int(os.environ.get("CAREFLOW_BUDGET_MI_CARDINALITY", "2000"))
+CAREFLOW_BUDGET_CALL_DEPTH = int(os.environ.get("CAREFLOW_BUDGET_CALL_DEPTH", "10"))
+# SpiffWorkflow looks no deeper than 1,000 tasks into the task tree: a loop that goes deeper
+# would stop silently. Each iteration of a loop adds its tasks to the depth.
+CAREFLOW_BUDGET_TASK_DEPTH = int(os.environ.get("CAREFLOW_BUDGET_TASK_DEPTH", "900"))
+CAREFLOW_BUDGET_TIMER_CYCLE_MIN_SECONDS = int(
+    os.environ.get("CAREFLOW_BUDGET_TIMER_CYCLE_MIN_SECONDS", "900")
+)
+# Bounded cycles (R5/P1D) may repeat at most this often; unbounded ones (R/P1D) fire at most
+# this many times, then the instance gets an incident.
+CAREFLOW_BUDGET_TIMER_CYCLE_MAX_REPETITIONS = int(
+    os.environ.get("CAREFLOW_BUDGET_TIMER_CYCLE_MAX_REPETITIONS", "1000")
+)
+# A timer sweep stops claiming new work after this long (the rest waits for the next sweep);
+# Celery's soft and hard limits stop a sweep or a timer task that still overruns.
+CAREFLOW_BUDGET_SWEEP_SECONDS = float(os.environ.get("CAREFLOW_BUDGET_SWEEP_SECONDS", "60"))
+CELERY_TASK_ANNOTATIONS = {
+    "workers.fire_due_timers": {
+        "soft_time_limit": CAREFLOW_BUDGET_SWEEP_SECONDS + 3 * CAREFLOW_BUDGET_WALL_SECONDS,
+        "time_limit": CAREFLOW_BUDGET_SWEEP_SECONDS + 6 * CAREFLOW_BUDGET_WALL_SECONDS,
+    },
+    "workers.fire_timer": {
+        "soft_time_limit": 3 * CAREFLOW_BUDGET_WALL_SECONDS,
+        "time_limit": 6 * CAREFLOW_BUDGET_WALL_SECONDS,
+    },
+}
+
 # Throttle counters live in the cache: give every process the same one (Redis) in production.
 CACHES = {
     "default": (

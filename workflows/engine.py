@@ -9,11 +9,12 @@ environment and the service-task registry, and reports what a workflow waits on
 from __future__ import annotations
 
 import json
+import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn
 from uuid import UUID
 
 from defusedxml import DefusedXmlException
@@ -27,11 +28,19 @@ from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import VERSION as SERIALIZER_VERSION
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    TimerEventDefinition,
+)
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
-from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import (
+    MultiInstanceTask,
+    ParallelMultiInstanceTask,
+    SequentialMultiInstanceTask,
+)
 from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity, SubWorkflowTask
 from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
 from SpiffWorkflow.dmn.specs.business_rule_task_mixin import BusinessRuleTaskMixin
 from SpiffWorkflow.exceptions import SpiffWorkflowException
@@ -40,7 +49,7 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 from SpiffWorkflow.util.task import TaskState
 
-from workflows import scripting
+from workflows import budget, scripting
 
 __all__ = ["SERIALIZER_VERSION"]
 
@@ -137,6 +146,10 @@ class ParsedBundle:
     # message? When not, saving it needs no Timer / MessageSubscription queries.
     has_timers: bool = False
     has_messages: bool = False
+    # What the budget checks at deploy (workflows/budget.py).
+    cardinalities: list[budget.CardinalityFact] = field(default_factory=list)
+    timer_cycles: list[budget.TimerCycleFact] = field(default_factory=list)
+    calls: list[budget.CallFact] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -286,8 +299,12 @@ def _main_process_id(trees: dict[str, etree._Element], bpmn_files: dict[str, byt
         for process in root.iter(f"{{{BPMN_NS}}}process"):
             if process.get("isExecutable", "false").lower() == "true":
                 executable.append((name, process.get("id")))
-        for call in root.iter(f"{{{BPMN_NS}}}callActivity"):
-            called.add(call.get("calledElement"))
+        for process in root.iter(f"{{{BPMN_NS}}}process"):
+            for call in process.iter(f"{{{BPMN_NS}}}callActivity"):
+                # A process calling itself is recursion, refused by the budget check with
+                # the element named; it does not make the process a called one.
+                if call.get("calledElement") != process.get("id"):
+                    called.add(call.get("calledElement"))
     if not executable:
         raise BundleInvalid(
             [
@@ -346,11 +363,44 @@ def _collect(bundle: ParsedBundle, process_spec: Any) -> None:
                 bundle.started_by_system = True
             if isinstance(ts.event_definition, MessageEventDefinition):
                 bundle.start_messages.append(ts.event_definition.name)
+        _collect_budget_facts(bundle, process_spec, ts, file, element)
         if isinstance(ts, ServiceTask):
             bundle.operators.setdefault(ts.operation_name, (file, element))
             for param in ts.operation_params.values():
                 bundle.scripts.append(ScriptInfo(file, element, str(param["value"]), "eval"))
         _collect_scripts(bundle, ts, file, element)
+
+
+def timer_cycle(text: str) -> tuple[int | None, float]:
+    """(repetitions, seconds between two) of an ISO 8601 repeating interval such as
+    `R3/P1D`; repetitions None when unbounded (`R/PT1H`). Raises ValueError if malformed."""
+    try:
+        cycles, _start, duration = TimerEventDefinition.parse_iso_recurring_interval(text)
+    except Exception as exc:  # noqa: BLE001 - SpiffWorkflow raises bare errors on bad text
+        raise ValueError(f"not a repeating interval: {text!r}") from exc
+    return (None if cycles < 0 else cycles), duration.total_seconds()
+
+
+def _collect_budget_facts(
+    bundle: ParsedBundle, process_spec: Any, ts: Any, file: str, element: str
+) -> None:
+    if isinstance(ts, MultiInstanceTask) and ts.data_input is None:
+        is_constant, value = budget.constant_value(getattr(ts, "cardinality", None))
+        if is_constant and isinstance(value, int):
+            bundle.cardinalities.append(budget.CardinalityFact(file, element, value))
+    definition = getattr(ts, "event_definition", None)
+    if isinstance(definition, CycleTimerEventDefinition):
+        is_constant, value = budget.constant_value(definition.expression)
+        if is_constant and isinstance(value, str):
+            try:
+                repetitions, seconds = timer_cycle(value)
+            except ValueError:
+                return
+            bundle.timer_cycles.append(
+                budget.TimerCycleFact(file, element, value, repetitions, seconds)
+            )
+    if isinstance(ts, CallActivity):
+        bundle.calls.append(budget.CallFact(file, element, process_spec.name, ts.spec))
 
 
 def _collect_scripts(bundle: ParsedBundle, ts: Any, file: str, element: str) -> None:
@@ -410,10 +460,17 @@ class _SandboxEnvironment(BasePythonScriptEngineEnvironment):
 
 
 class _ScriptEngine(PythonScriptEngine):
+    def execute(self, task, script, external_context=None):
+        result = super().execute(task, script, external_context)
+        # Data a script built is measured before the engine copies it to the next tasks:
+        # three small lists can stand for 40 MB of JSON.
+        budget.current().check_data(task.data, _element(task))
+        return result
+
     def call_service(self, task, **kwargs):
         # The library's default wraps errors with a name it never defined; name the task.
         try:
-            return self.environment.call_service(task.data, **kwargs)
+            result = self.environment.call_service(task.data, **kwargs)
         except SpiffWorkflowException:
             raise
         except Exception as exc:
@@ -422,6 +479,69 @@ class _ScriptEngine(PythonScriptEngine):
             raise WorkflowTaskException(
                 f"{type(exc).__name__}: {exc}", task=task, exception=exc
             ) from exc
+        budget.current().check_data(result, _element(task))
+        return result
+
+
+def _element(task: Any) -> str:
+    return getattr(task.task_spec, "bpmn_id", None) or task.task_spec.name
+
+
+# --- budget hooks ------------------------------------------------------------------------
+# Multi-instance activities create their instances, and call activities their subprocess,
+# while the engine updates the task before them: not in a step of their own. The budget is
+# checked there, before anything is created.
+
+
+def _bounded(method: Callable, check: Callable[[Any, Any], None]) -> Callable:
+    def bounded(self, my_task, *args, **kwargs):
+        check(self, my_task)
+        return method(self, my_task, *args, **kwargs)
+
+    bounded.__wrapped__ = method
+    return bounded
+
+
+def _mi_cardinality(spec: Any, my_task: Any) -> Any:
+    if spec.data_input is not None:
+        try:
+            collection = spec.data_input.get(my_task)
+        except Exception:  # noqa: BLE001 - the engine reports a missing input itself
+            return None
+        return len(collection) if hasattr(collection, "__len__") else None
+    return my_task.workflow.script_engine.evaluate(my_task, spec.cardinality)
+
+
+def _check_parallel_mi(spec: Any, my_task: Any) -> None:
+    budget.current().check_cardinality(_mi_cardinality(spec, my_task), _element(my_task))
+
+
+def _check_sequential_mi(spec: Any, my_task: Any) -> None:
+    if my_task.internal_data.get("merged"):
+        return  # checked when the first instance was created
+    count = my_task.internal_data.get("cardinality")
+    if spec.data_input is not None:
+        count = len(my_task.internal_data.get("remaining") or [])
+    budget.current().check_cardinality(count, _element(my_task))
+
+
+def _check_call_depth(spec: Any, my_task: Any) -> None:
+    budget.current().check_call_depth(my_task.workflow.depth + 1, _element(my_task))
+
+
+def _install_budget_hooks() -> None:
+    if getattr(ParallelMultiInstanceTask.create_children, "__wrapped__", None):
+        return
+    ParallelMultiInstanceTask.create_children = _bounded(
+        ParallelMultiInstanceTask.create_children, _check_parallel_mi
+    )
+    SequentialMultiInstanceTask.add_next_child = _bounded(
+        SequentialMultiInstanceTask.add_next_child, _check_sequential_mi
+    )
+    SubWorkflowTask.start_workflow = _bounded(SubWorkflowTask.start_workflow, _check_call_depth)
+
+
+_install_budget_hooks()
 
 
 # --- serialisation without specs -----------------------------------------------------
@@ -533,6 +653,39 @@ class Snapshot:
     data: dict[str, Any]
 
 
+def _ancestors(task: Any) -> Iterator[Any]:
+    parent = task.parent
+    while parent is not None:
+        yield parent
+        parent = parent.parent
+
+
+def _budget_cause(exc: BaseException | None) -> budget.BudgetExceeded | None:
+    """The BudgetExceeded behind `exc`, through the library's wrapping of script errors."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, budget.BudgetExceeded):
+            return exc
+        exc = exc.__cause__ or exc.__context__ or getattr(exc, "exception", None)
+        seen += 1
+    return None
+
+
+def _check_cycle(meter: budget.Meter, task: Any) -> None:
+    """A cycle timer's repetitions and interval, once the engine has evaluated them (they
+    may come from data): `cycles` counts down from R<n>, and from -1 when unbounded."""
+    value = task.internal_data.get("event_value")
+    if not isinstance(value, dict) or "duration" not in value:
+        return
+    cycles = int(value.get("cycles", 0))
+    meter.check_timer_cycle(
+        element_id=_element(task),
+        remaining=cycles,
+        interval_seconds=float(value["duration"]),
+        fired=-1 - cycles if cycles < 0 else None,
+    )
+
+
 def _is_spent_cycle(task: Any) -> bool:
     value = task.internal_data.get("event_value")
     return isinstance(value, dict) and value.get("cycles") == 0
@@ -617,17 +770,43 @@ class Engine:
             dct = self._serializer.to_dict(workflow)
         finally:
             self._registry._encoder_mode = False
-        # A round trip through JSON proves the state is storable before anything is written.
-        return json.loads(json.dumps(dct, cls=self._serializer._encoder_cls))
+        # A round trip through JSON proves the state is storable before anything is written,
+        # and measures it against the budget.
+        text = json.dumps(dct, cls=self._serializer._encoder_cls)
+        budget.current().check_state_bytes(len(text))
+        return json.loads(text)
 
     def run(self, workflow: BpmnWorkflow) -> None:
-        """Run engine steps until only people, timers or messages are awaited."""
-        try:
-            workflow.do_engine_steps()
-        except Exception as exc:
-            raise self._step_failure(workflow, exc) from exc
+        """Run engine steps until only people, timers or messages are awaited.
 
-    def _step_failure(self, workflow: BpmnWorkflow, exc: Exception) -> EngineStepFailed:
+        Each step is charged to the change's budget before it runs (steps, wall time, depth of
+        the task tree), so a runaway diagram is stopped inside the loop, not after it.
+        """
+        meter = budget.current()
+
+        def before_step(task: Any) -> None:
+            element = _element(task)
+            meter.step(element)
+            meter.check_task_depth(task.id, element, lambda: (t.id for t in _ancestors(task)))
+
+        try:
+            workflow.do_engine_steps(will_complete_task=before_step)
+        except Exception as exc:
+            self._raise_failure(workflow, exc)
+
+    def _raise_failure(self, workflow: BpmnWorkflow, exc: Exception) -> NoReturn:
+        failure = self._step_failure(workflow, exc)
+        if failure is exc:
+            raise exc
+        raise failure from exc
+
+    def _step_failure(self, workflow: BpmnWorkflow, exc: Exception) -> Exception:
+        exceeded = _budget_cause(exc)
+        if exceeded is not None:
+            if not exceeded.element_id:
+                task = getattr(exc, "task", None)
+                exceeded.element_id = _element(task) if task is not None else ""
+            return exceeded
         task = getattr(exc, "task", None)
         if task is None:
             errored = workflow.get_tasks(state=TaskState.ERROR)
@@ -644,6 +823,14 @@ class Engine:
         else:
             message = str(exc).split("\n")[0].strip().rstrip(".").strip() or type(exc).__name__
         return EngineStepFailed(message, element_id=element, task_id=task_id)
+
+    def stuck_element(self, workflow: BpmnWorkflow) -> str:
+        """The element of a task that is ready for the engine but was not run (the library
+        looks no deeper than 1,000 tasks into the tree), or "" when there is none."""
+        for task in workflow.get_tasks(state=TaskState.READY, max_depth=sys.maxsize):
+            if not task.task_spec.manual:
+                return _element(task)
+        return ""
 
     def snapshot(self, workflow: BpmnWorkflow) -> Snapshot:
         user_tasks = []
@@ -688,10 +875,12 @@ class Engine:
 
     def _waiting_timers(self, workflow: BpmnWorkflow) -> list[WaitingTimer]:
         timers = []
+        meter = budget.current()
         for task in workflow.event_manager.tasks.values():
             spec = task.task_spec
             if not isinstance(spec.event_definition, TimerEventDefinition):
                 continue
+            _check_cycle(meter, task)
             due_at = _parse_timer_value(task.internal_data.get("event_value"))
             if due_at is None or task.internal_data.get("event_fired"):
                 continue
@@ -745,11 +934,12 @@ class Engine:
         task = self._task(workflow, task_id)
         if task.state != TaskState.READY or not task.task_spec.manual:
             raise TaskNotReady(f"task {task_id} is not a ready user task")
+        budget.current().check_data(data, _element(task))
         task.data.update(data)
         try:
             task.run()
         except Exception as exc:
-            raise self._step_failure(workflow, exc) from exc
+            self._raise_failure(workflow, exc)
         self.run(workflow)
 
     def deliver_message(
@@ -757,11 +947,12 @@ class Engine:
     ) -> None:
         task = self._task(workflow, task_id)
         definition = task.task_spec.event_definition
+        budget.current().check_data(payload, _element(task))
         try:
             task.task_spec.catch(task, BpmnEvent(definition, payload=payload))
             task.task_spec._update(task)
         except Exception as exc:
-            raise self._step_failure(workflow, exc) from exc
+            self._raise_failure(workflow, exc)
         self.run(workflow)
 
     def refresh_timers(self, workflow: BpmnWorkflow) -> list[WaitingTimer]:
@@ -778,7 +969,7 @@ class Engine:
             if any(_is_spent_cycle(t) for t in workflow.event_manager.tasks.values()):
                 workflow.refresh_timers()
         except Exception as exc:
-            raise self._step_failure(workflow, exc) from exc
+            self._raise_failure(workflow, exc)
         now = datetime.now(UTC)
         still_waiting = {(t.task_id, t.due_at) for t in self._waiting_timers(workflow)}
         return [t for t in before if (t.task_id, t.due_at) not in still_waiting and t.due_at < now]

@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 import re
+import time
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from jsonschema.exceptions import SchemaError
 from hr.models import Employee, OrgUnit
 from workflows import (
     assignment,
+    budget,
     documents,
     form_schema,
     notifications,
@@ -52,6 +54,7 @@ from workflows.engine import (
 )
 from workflows.exceptions import Conflict, DeployRefused, InvalidInput, NotAllowed, NotFound
 from workflows.models import (
+    Document,
     HumanTask,
     Incident,
     MessageSubscription,
@@ -226,7 +229,13 @@ def _check_bundle(bundle: ParsedBundle, forms: dict[str, Any]) -> list[BundlePro
     for script in bundle.scripts:
         for error in scripting.check_script(script.source, script.mode):
             problems.append(BundleProblem(script.file, script.element, f"script refused: {error}"))
+    problems.extend(_check_budget(bundle))
     return problems
+
+
+def _check_budget(bundle: ParsedBundle) -> list[BundleProblem]:
+    """The budget limits a diagram breaks with its constants (workflows/budget.py)."""
+    return [BundleProblem(*problem) for problem in budget.bundle_problems(bundle)]
 
 
 def version_deploy(
@@ -732,7 +741,17 @@ def _save(
     ):
         instance.status = Status.WAITING
     else:
-        instance.status = Status.RUNNING
+        # Not completed and waiting for nobody: left alone it would stay "running" forever.
+        element = engine.stuck_element(workflow)
+        _open_incident(
+            instance,
+            history,
+            message=f"the process stopped at {element or 'an unknown element'!r} with nothing "
+            "to wait for: no task, timer or message",
+            element_id=element,
+            kind="stuck",
+        )
+        instance.status = Status.ERROR
     if instance.status in (Status.COMPLETED, Status.TERMINATED) and (
         version_bundle(instance.version).has_timers
         and getattr(instance, "_waiting_timers", None) != []
@@ -749,30 +768,71 @@ def _run_on_instance(
     allowed: tuple[str, ...] = (Status.RUNNING, Status.WAITING),
     auto_retry: bool = True,
     retries_done: dict[UUID, int] | None = None,
+    enforce_budget: bool = True,
+    on_budget: Callable[[ProcessInstance], dict[str, Any]] | None = None,
 ) -> ProcessInstance:
-    """Lock, load, apply `operation` (which may raise EngineStepFailed), save: one transaction."""
+    """Lock, load, apply `operation` (which may raise EngineStepFailed), save: one transaction.
+
+    The change runs under the budget (workflows/budget.py); over it, everything the change
+    did is rolled back and the instance gets an incident instead (`on_budget` then adds what
+    the caller needs, e.g. stops the timers that kept firing). `enforce_budget=False` for
+    ending an instance, which must always be possible.
+    """
     with transaction.atomic():
         instance = _lock(instance_id)
         if instance.status not in allowed:
             raise Conflict(f"instance {instance_id} is {instance.status}")
-        workflow = engine.load(
-            version_bundle(instance.version), instance.state, instance.serializer_version
-        )
-        history = _History(instance)
-        failure = None
-        with _acting_for(instance):
-            try:
-                operation(instance, workflow, history)
-            except EngineStepFailed as exc:
-                failure = exc
-        _save(
-            instance,
-            workflow,
-            history,
-            failure=failure,
-            auto_retry=auto_retry,
-            retries_done=retries_done,
-        )
+        try:
+            with budget.metered(enforce=enforce_budget), transaction.atomic():
+                workflow = engine.load(
+                    version_bundle(instance.version), instance.state, instance.serializer_version
+                )
+                history = _History(instance)
+                failure = None
+                with _acting_for(instance):
+                    try:
+                        operation(instance, workflow, history)
+                    except EngineStepFailed as exc:
+                        failure = exc
+                _save(
+                    instance,
+                    workflow,
+                    history,
+                    failure=failure,
+                    auto_retry=auto_retry,
+                    retries_done=retries_done,
+                )
+        except budget.BudgetExceeded as exc:
+            instance = _budget_exceeded(instance_id, exc, on_budget)
+    return instance
+
+
+def _budget_exceeded(
+    instance_id: int,
+    exc: budget.BudgetExceeded,
+    on_budget: Callable[[ProcessInstance], dict[str, Any]] | None = None,
+) -> ProcessInstance:
+    """After the change was rolled back: the instance as it was, in error, with an incident
+    naming the element and the limit (inside the caller's transaction; the lock is held)."""
+    logger.warning("instance %s: %s", instance_id, exc)
+    instance = _lock(instance_id)
+    history = _History(instance)
+    details: dict[str, Any] = {"kind": "budget"}
+    if on_budget is not None:
+        details.update(on_budget(instance))
+    kind = details.pop("kind")
+    _open_incident(
+        instance,
+        history,
+        message=str(exc),
+        element_id=exc.element_id,
+        kind=kind,
+        details={"limit": exc.setting, "allowed": exc.allowed, **details},
+    )
+    if instance.status not in (Status.SUSPENDED, Status.TERMINATED, Status.COMPLETED):
+        instance.status = Status.ERROR
+    instance.save(update_fields=["status", "updated_at"])
+    history.flush()
     return instance
 
 
@@ -836,16 +896,30 @@ def _start(
                 **({"message": started_by_message} if started_by_message else {}),
             },
         )
-        workflow = engine.new_workflow(bundle, initial)
-        failure = None
-        with _acting_for(instance):
-            try:
-                engine.run(workflow)
-                if then is not None:
-                    then(workflow)
-            except EngineStepFailed as exc:
-                failure = exc
-        _save(instance, workflow, history, failure=failure)
+        started = list(history.pending)
+        try:
+            with budget.metered(), transaction.atomic():
+                workflow = engine.new_workflow(bundle, initial)
+                failure = None
+                with _acting_for(instance):
+                    try:
+                        engine.run(workflow)
+                        if then is not None:
+                            then(workflow)
+                    except EngineStepFailed as exc:
+                        failure = exc
+                _save(instance, workflow, history, failure=failure)
+        except budget.BudgetExceeded as exc:
+            # Rolled back to the instance as it was created: its start event not yet run.
+            history.pending = started
+            history.closing = []
+            instance.state = engine.dump(engine.new_workflow(bundle, initial))
+            instance.status = Status.RUNNING
+            instance.ended_at = None
+            instance.save()
+            history.flush()
+            _budget_exceeded(instance.pk, exc)
+            instance.refresh_from_db()
     return instance
 
 
@@ -886,6 +960,11 @@ def instance_start(
     reserved = scripting.RESERVED_NAMES & set(data)
     if reserved:
         raise InvalidInput([{"field": k, "message": "reserved name"} for k in sorted(reserved)])
+    most = budget.limit("CAREFLOW_BUDGET_STATE_BYTES")
+    if budget.json_size(data, stop_above=most) > most:
+        raise InvalidInput(
+            [{"field": "data", "message": f"larger than CAREFLOW_BUDGET_STATE_BYTES = {most}"}]
+        )
     with transaction.atomic():
         attached = documents.form_documents_check(start_form, data, started_by)
 
@@ -1065,6 +1144,7 @@ def task_complete(
     if reserved:
         raise InvalidInput([{"field": k, "message": "reserved name"} for k in sorted(reserved)])
 
+    exceeded = None
     with transaction.atomic():
         instance, row = _locked_open_task(human_task_id, instance_id)
         form = _form(instance.version, row.form)
@@ -1074,36 +1154,56 @@ def task_complete(
         attached = documents.form_documents_check(form, data, user)
         if instance.status not in (Status.RUNNING, Status.WAITING, Status.ERROR):
             raise Conflict(f"instance {instance.pk} is {instance.status}")
-        workflow = engine.load(
-            version_bundle(instance.version), instance.state, instance.serializer_version
-        )
-        if not engine.is_user_task_ready(workflow, row.task_id):
-            raise Conflict(f"task {human_task_id} is no longer ready")
-        now = timezone.now()
-        row.status = HumanTask.Status.COMPLETED
-        row.completed_at = now
-        row.completed_by = user
-        row.save(update_fields=["status", "completed_at", "completed_by"])
-        history = _History(instance)
-        history.add(
-            Kind.TASK_COMPLETED,
-            actor=user,
-            element_id=row.element_id,
-            task_id=row.task_id,
-            data={"submitted": data},
-        )
-        # Linked before the engine runs on, so the next service tasks may use them.
-        documents.documents_link(attached, instance)
-        failure = None
-        with _acting_for(instance):
-            try:
-                engine.complete_user_task(workflow, row.task_id, data)
-            except EngineStepFailed as exc:
-                failure = exc
-            except TaskNotReady as exc:
-                raise Conflict(str(exc)) from None
-        _save(instance, workflow, history, failure=failure)
+        try:
+            with budget.metered(), transaction.atomic():
+                _task_complete_step(instance, row, user, data, human_task_id, attached)
+        except budget.BudgetExceeded as exc:
+            # Rolled back: the task stays open, the instance as it was, with an incident.
+            row.refresh_from_db()
+            _budget_exceeded(instance.pk, exc)
+            exceeded = exc
+    if exceeded is not None:
+        raise Conflict(f"task {human_task_id} was not completed: {exceeded}")
     return row
+
+
+def _task_complete_step(
+    instance: ProcessInstance,
+    row: HumanTask,
+    user: AbstractBaseUser,
+    data: dict[str, Any],
+    human_task_id: int,
+    attached: list[Document],
+) -> None:
+    workflow = engine.load(
+        version_bundle(instance.version), instance.state, instance.serializer_version
+    )
+    if not engine.is_user_task_ready(workflow, row.task_id):
+        raise Conflict(f"task {human_task_id} is no longer ready")
+    now = timezone.now()
+    row.status = HumanTask.Status.COMPLETED
+    row.completed_at = now
+    row.completed_by = user
+    row.save(update_fields=["status", "completed_at", "completed_by"])
+    history = _History(instance)
+    history.add(
+        Kind.TASK_COMPLETED,
+        actor=user,
+        element_id=row.element_id,
+        task_id=row.task_id,
+        data={"submitted": data},
+    )
+    # Linked before the engine runs on, so the next service tasks may use them.
+    documents.documents_link(attached, instance)
+    failure = None
+    with _acting_for(instance):
+        try:
+            engine.complete_user_task(workflow, row.task_id, data)
+        except EngineStepFailed as exc:
+            failure = exc
+        except TaskNotReady as exc:
+            raise Conflict(str(exc)) from None
+    _save(instance, workflow, history, failure=failure)
 
 
 # --- messages --------------------------------------------------------------------------------
@@ -1306,9 +1406,17 @@ def _timers_fire(instance_id: int, rows: list[Timer]) -> bool:
             raise _NothingDue
         _fire_rows(instance, workflow, history, current)
 
+    def stop_timers(instance: ProcessInstance) -> dict[str, Any]:
+        # The firing went over budget and was rolled back: these rows would be claimed again
+        # by every sweep. They wait for the incident's retry instead.
+        Timer.objects.filter(pk__in=ids, status=Timer.Status.WAITING).update(
+            status=Timer.Status.FAILED, leased_until=None, last_error="budget exceeded"
+        )
+        return {"kind": "timer", "timer": ids[0], "timers": ids}
+
     retries_done = {r.task_id: r.retry_number for r in rows if r.kind == Timer.Kind.SERVICE_RETRY}
     try:
-        _run_on_instance(instance_id, fire, retries_done=retries_done)
+        _run_on_instance(instance_id, fire, retries_done=retries_done, on_budget=stop_timers)
     except _NothingDue:
         return False
     except (Conflict, NotFound):
@@ -1367,18 +1475,33 @@ def timer_fire_due(*, limit: int | None = None) -> int:
     several sweepers may run at once.
     """
     limit = limit or _timer_conf("TIMER_BATCH_SIZE")
+    # A sweep has a time budget too (below Celery's limits on it): what it has not reached
+    # by then is handed back for the next sweep.
+    deadline = time.monotonic() + budget.limit("CAREFLOW_BUDGET_SWEEP_SECONDS")
     moved: set[int] = set()
+    moved_or_tried: set[int] = set()
     for _ in range(_timer_conf("TIMER_SWEEP_MAX_BATCHES")):
         rows = _timers_claim(limit=limit)
         by_instance: dict[int, list[Timer]] = {}
         for row in rows:
             by_instance.setdefault(row.instance_id, []).append(row)
         for instance_id, instance_rows in by_instance.items():
+            if time.monotonic() > deadline:
+                _timers_release([r.pk for r in rows if r.instance_id not in moved_or_tried])
+                return len(moved)
+            moved_or_tried.add(instance_id)
             if _timers_fire(instance_id, instance_rows):
                 moved.add(instance_id)
         if len(rows) < limit:
             break
     return len(moved)
+
+
+def _timers_release(ids: list[int]) -> None:
+    """Give claimed rows back untouched, as if never claimed."""
+    Timer.objects.filter(pk__in=ids, status=Timer.Status.WAITING).update(
+        leased_until=None, attempts=F("attempts") - 1
+    )
 
 
 def timer_fire(*, timer_id: int) -> bool:
@@ -1438,6 +1561,7 @@ def instance_terminate(
         instance_id,
         terminate,
         allowed=(Status.RUNNING, Status.WAITING, Status.ERROR, Status.SUSPENDED),
+        enforce_budget=False,
     )
 
 
@@ -1509,15 +1633,16 @@ def incident_retry(*, incident_id: int, actor: AbstractBaseUser) -> Incident:
             # Drop the unworkable task row; saving projects it again with fresh candidates.
             HumanTask.objects.filter(task_id=locked.task_id, status=HumanTask.Status.OPEN).delete()
         elif locked.details.get("kind") == "timer":
-            # Arm the timer that kept failing again and fire it now, under this lock.
-            timer = Timer.objects.filter(pk=locked.details.get("timer")).first()
+            # Arm the timers that kept failing (or went over budget) again and fire them now,
+            # under this lock.
+            ids = locked.details.get("timers") or [locked.details.get("timer")]
             rows = []
-            if timer is not None and timer.status == Timer.Status.FAILED:
+            for timer in Timer.objects.filter(pk__in=ids, status=Timer.Status.FAILED):
                 timer.status = Timer.Status.WAITING
                 timer.attempts = 0
                 timer.last_error = ""
                 timer.save(update_fields=["status", "attempts", "last_error"])
-                rows = [timer]
+                rows.append(timer)
             _fire_rows(instance, workflow, history, rows)
         else:
             engine.retry_errored(workflow, locked.task_id)
