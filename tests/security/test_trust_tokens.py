@@ -191,3 +191,20 @@ def test_a_malformed_token_is_401_not_500(db, header):
     response = APIClient().get("/api/v1/me", HTTP_AUTHORIZATION=header)
 
     assert response.status_code == 401
+
+
+def test_the_admin_issues_no_token_without_an_expiry(admin_client, admin_user):
+    refused = admin_client.post("/admin/knox/authtoken/add/", {"user": admin_user.pk})
+    issued = admin_client.post(
+        "/admin/knox/authtoken/add/",
+        {"user": admin_user.pk, "expiry_0": "2027-01-01", "expiry_1": "10:00:00"},
+        follow=True,
+    )
+
+    assert refused.status_code == 200  # the form again, with the error
+    errors = refused.context["adminform"].form.errors.as_data()
+    assert [(field, [e.code for e in field_errors]) for field, field_errors in errors.items()] == [
+        ("expiry", ["required"])
+    ]
+    assert issued.status_code == 200
+    assert tokens().get().expiry is not None
