@@ -4,7 +4,7 @@
   read), the text rules of api/parsers.py on the path and query string (400), and 503
   instead of 500 while the database is away (DRF views get the same from api/errors.py).
 - ContentSecurityPolicyMiddleware: the Content-Security-Policy header of the settings.
-- LoginThrottleMiddleware: the throttle on session sign-in forms (the Django admin's login).
+(Failed sign-ins are counted and refused by django-axes at every entry point: api/signin.py.)
 """
 
 from django.conf import settings
@@ -17,7 +17,6 @@ from api.errors import (
     retry_after_headers,
 )
 from api.parsers import text_problem
-from api.throttling import login_retry_after
 
 
 def _body_limit(request) -> int:
@@ -86,22 +85,3 @@ class ContentSecurityPolicyMiddleware:
             )
             response.headers.setdefault(header, policy)
         return response
-
-
-class LoginThrottleMiddleware:
-    """Throttles POSTs to the session sign-in forms like the token endpoint: 429 + Retry-After."""
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        if request.method == "POST" and request.path in settings.CAREFLOW["LOGIN_PATHS"]:
-            retry_after = login_retry_after(request)
-            if retry_after is not None:
-                response = JsonResponse(
-                    {"detail": f"too many sign-in attempts; try again in {retry_after} s"},
-                    status=429,
-                )
-                response["Retry-After"] = str(retry_after)
-                return response
-        return self.get_response(request)

@@ -1,6 +1,15 @@
 """OpenAPI generation tweaks."""
 
+from drf_spectacular.contrib.knox_auth_token import KnoxTokenScheme
 from drf_spectacular.openapi import AutoSchema as BaseAutoSchema
+
+
+class TokenScheme(KnoxTokenScheme):
+    """Our knox TokenAuthentication ("Authorization: Token <token>"), under the scheme name
+    the API has always had."""
+
+    target_class = "api.authentication.TokenAuthentication"
+    name = "tokenAuth"
 
 
 class AutoSchema(BaseAutoSchema):

@@ -16,6 +16,8 @@ app_name = "api"
 
 urlpatterns = [
     path("auth/token", auth.TokenApi.as_view(), name="auth-token"),
+    path("auth/logout", auth.LogoutApi.as_view(), name="auth-logout"),
+    path("auth/logout-all", auth.LogoutAllApi.as_view(), name="auth-logout-all"),
     path("me", me.MeApi.as_view(), name="me"),
     # process owners
     path("definitions", processes.DefinitionListApi.as_view(), name="definitions"),

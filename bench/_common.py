@@ -130,7 +130,7 @@ def deploy(name: str, folder: Path = BUNDLES):
     return services.version_deploy(files=bundle_files(name, folder)).version
 
 
-def make_people(count: int, *, prefix: str = "bench", with_tokens: bool = False):
+def make_people(count: int, *, prefix: str = "bench"):
     """A group > clinic > department with `count` employees who each sign in (idempotent).
 
     Returns the employees in order; their usernames are `<prefix>NNNNN`.
@@ -176,16 +176,19 @@ def make_people(count: int, *, prefix: str = "bench", with_tokens: bool = False)
                 if n not in have
             ]
         )
-        if with_tokens:
-            from rest_framework.authtoken.models import Token
-
-            for n in names:
-                Token.objects.get_or_create(user=users[n])
     return list(
         Employee.objects.filter(employee_no__in=names)
         .select_related("user")
         .order_by("employee_no")
     )
+
+
+def issue_tokens(people) -> dict[int, str]:
+    """A new API token for each employee's user: {user_id: token}. Only a digest is stored
+    (django-rest-knox), so the tokens exist only in what this returns."""
+    from knox.models import AuthToken
+
+    return {p.user_id: AuthToken.objects.create(user=p.user)[1] for p in people}
 
 
 # --- statistics --------------------------------------------------------------------------

@@ -100,14 +100,13 @@ def main() -> int:
     c.setup_django("dbwork", fresh=True)
     c.header("Database work per operation (item 3)")
     from django.test import Client
-    from rest_framework.authtoken.models import Token
 
     from workflows import services
     from workflows.models import HumanTask
 
     c.deploy("simple_task")
-    people = c.make_people(args.samples * 2 + 2, prefix="dbw", with_tokens=True)
-    tokens = dict(Token.objects.values_list("user_id", "key"))
+    people = c.make_people(args.samples * 2 + 2, prefix="dbw")
+    tokens = c.issue_tokens(people)
 
     # Warm caches (parsed specs, content types) so the figures are those of a running server.
     warm = people[-1]

@@ -294,11 +294,10 @@ def main() -> int:
         f"{args.threads} thread(s) each; DEBUG off, DB_CONN_MAX_AGE=600"
     )
     from django.db import connections
-    from rest_framework.authtoken.models import Token
 
     c.deploy("simple_task")
-    people = c.make_people(max(levels), prefix="http", with_tokens=True)
-    token_of = dict(Token.objects.values_list("user_id", "key"))
+    people = c.make_people(max(levels), prefix="http")
+    token_of = c.issue_tokens(people)
     tokens = [token_of[p.user_id] for p in people]
     connections.close_all()
 

@@ -98,7 +98,7 @@ def main() -> int:
     from django.contrib.auth import get_user_model
     from django.db import connection
     from django.test import Client
-    from rest_framework.authtoken.models import Token
+    from knox.models import AuthToken
 
     from hr.models import Employee, OrgUnit
     from workflows import selectors
@@ -129,8 +129,8 @@ def main() -> int:
         for _ in range(20):
             page()
         selector = c.summary_ms(c.timed(page, args.repeat))
-        token, _ = Token.objects.get_or_create(user=user)
-        client = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Token {token.key}")
+        _, token = AuthToken.objects.create(user=user)
+        client = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Token {token}")
         api = lambda cl=client: cl.get("/api/v1/tasks")  # noqa: E731
         response = api()
         if response.status_code != 200:

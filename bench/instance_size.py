@@ -65,15 +65,14 @@ def main() -> int:
     c.setup_django("size", fresh=True)
     c.header("Instance size: a parallel multi-instance user task over N items (item 6)")
     from django.test import Client
-    from rest_framework.authtoken.models import Token
 
     from workflows import services
     from workflows.models import HumanTask, ProcessInstance
 
     c.deploy("training_campaign", c.BENCH_BUNDLES)
     person = c.make_people(1, prefix="size")[0]
-    token, _ = Token.objects.get_or_create(user=person.user)
-    client = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Token {token.key}")
+    token = c.issue_tokens([person])[person.user_id]
+    client = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Token {token}")
 
     def list_ms(url: str) -> dict[str, float]:
         def get():

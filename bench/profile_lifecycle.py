@@ -64,14 +64,13 @@ def main() -> int:
     c.setup_django("profile", fresh=True)
     c.header("Profile of a lifecycle")
     from django.test import Client
-    from rest_framework.authtoken.models import Token
 
     from workflows import services
     from workflows.models import HumanTask
 
     c.deploy("simple_task")
-    people = c.make_people(50, prefix="prof", with_tokens=True)
-    token_of = dict(Token.objects.values_list("user_id", "key"))
+    people = c.make_people(50, prefix="prof")
+    token_of = c.issue_tokens(people)
     clients = [
         Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Token {token_of[p.user_id]}")
         for p in people

@@ -9,6 +9,7 @@ that `manage.py check --deploy` asks for (docs/security.md).
 
 import json
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -78,7 +79,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    # API tokens: only a hash is stored, each has an expiry, sign-out revokes (REST_KNOX).
+    "knox",
+    # The one sign-in guard for every entry point (AXES_* below).
+    "axes",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -101,7 +105,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "api.middleware.ContentSecurityPolicyMiddleware",
-    "api.middleware.LoginThrottleMiddleware",
+    # Last, as django-axes asks: turns a locked-out session sign-in into its answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -153,6 +158,13 @@ TIME_ZONE = os.environ.get("TIME_ZONE", "Asia/Shanghai")
 USE_I18N = True
 USE_TZ = True
 
+# django-axes checks every sign-in (the pages' /login/, /admin/login/, POST auth/token)
+# before the password is: it must come first.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
 # The pages (web/): sign-in at /login/, then back where the person was going.
 LOGIN_URL = "web:login"
 LOGIN_REDIRECT_URL = "web:home"
@@ -175,7 +187,7 @@ STORAGES = {
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: an anonymous caller gets 401 with a WWW-Authenticate header.
-        "rest_framework.authentication.TokenAuthentication",
+        "api.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -185,16 +197,45 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
-    # Sign-in attempts (token and session login): per client address and per username;
-    # over the rate answers 429 with Retry-After (api/throttling.py).
     # How many proxies in front of the server append to X-Forwarded-For: 0 means the client
-    # address is REMOTE_ADDR, so a forged header cannot dodge the per-address throttle.
+    # address is REMOTE_ADDR, so a forged header cannot dodge a per-address throttle.
     "NUM_PROXIES": int(os.environ.get("CAREFLOW_NUM_PROXIES", "0")),
-    "DEFAULT_THROTTLE_RATES": {
-        "login_ip": os.environ.get("CAREFLOW_LOGIN_RATE_PER_IP", "100/min"),
-        "login_username": os.environ.get("CAREFLOW_LOGIN_RATE_PER_USERNAME", "5/min"),
-    },
 }
+
+# API tokens (django-rest-knox): the database keeps only a SHA-512 digest of each token, the
+# token itself is shown once, when issued; it expires after TOKEN_TTL (people: one shift;
+# `manage.py issue_token <user> --days N` for integration accounts) and auth/logout,
+# auth/logout-all revoke. Clients keep sending "Authorization: Token <token>".
+REST_KNOX = {
+    "AUTH_HEADER_PREFIX": "Token",
+    "TOKEN_TTL": timedelta(hours=float(os.environ.get("CAREFLOW_TOKEN_TTL_HOURS", "10"))),
+    "AUTO_REFRESH": False,
+}
+
+# The sign-in guard (django-axes), one for every entry point: after AXES_FAILURE_LIMIT
+# failed sign-ins for one username (from any address) that username is refused for
+# AXES_COOLOFF_TIME, even with the right password: 429 + Retry-After (api/signin.py). Per
+# username, not per address: a clinic's staff share one address behind NAT, and one
+# colleague's typos must not lock the others out. Failures during the lock do not extend it;
+# a successful sign-in clears the username's failures. Attempts are rows in the database
+# (shared by every process; the Django admin lists them under "Axes").
+AXES_FAILURE_LIMIT = int(os.environ.get("CAREFLOW_SIGNIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(
+    minutes=float(os.environ.get("CAREFLOW_SIGNIN_COOLOFF_MINUTES", "15"))
+)
+AXES_LOCKOUT_PARAMETERS = ["username"]
+# axes warns (W006) when the address is not a lockout parameter, since rotating user agents
+# or cookies must not dodge the lock: here the lock is the username's alone, which rotating
+# nothing else changes. Counting per address as well would lock a whole clinic behind its NAT
+# address, and with AXES_RESET_ON_SUCCESS one success from an address would clear every
+# username's failures from it (a way around the per-username limit).
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "api.signin.lockout_response"
+# Successful sign-ins are not logged by axes (Django keeps last_login): its access log would
+# create a session for every API token sign-in.
+AXES_DISABLE_ACCESS_LOG = True
 
 # Reliability: request size caps (api/middleware.py answers 413 above them). JSON bodies and
 # form fields are small; multipart deploy bundles may be larger (see BUNDLE_MAX_FILE_BYTES).
@@ -287,8 +328,6 @@ CAREFLOW = {
     "SCRIPT_MAX_INT_BITS": int(os.environ.get("CAREFLOW_SCRIPT_MAX_INT_BITS", "4096")),
     # Growth of the process's peak memory a script may cause (checked every 16 lines).
     "SCRIPT_MAX_MEMORY_MB": int(os.environ.get("CAREFLOW_SCRIPT_MAX_MEMORY_MB", "256")),
-    # Session (cookie) sign-in forms that the login throttle guards, besides the API token.
-    "LOGIN_PATHS": ["/admin/login/"],
     # Timers: the sweep period (Celery beat, or the dev server in laptop mode), how long a
     # sweeper holds claimed rows, batch size, and backoff / attempts when firing fails.
     "TIMER_SWEEP_SECONDS": float(os.environ.get("CAREFLOW_TIMER_SWEEP_SECONDS", "5")),
@@ -371,7 +410,8 @@ CELERY_TASK_ANNOTATIONS = {
     },
 }
 
-# Throttle counters live in the cache: give every process the same one (Redis) in production.
+# Throttle counters (the feedback receipt lookup) live in the cache: give every process the
+# same one (Redis) in production.
 CACHES = {
     "default": (
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
@@ -418,7 +458,12 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"spiff": {"level": "WARNING"}, "spiff.metrics": {"level": "WARNING"}},
+    "loggers": {
+        "spiff": {"level": "WARNING"},
+        "spiff.metrics": {"level": "WARNING"},
+        # The sign-in guard: failures and lockouts are warnings; its INFO is per-request noise.
+        "axes": {"level": "WARNING"},
+    },
 }
 
 CELERY_BEAT_SCHEDULE = {

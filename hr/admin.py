@@ -1,4 +1,7 @@
 from django.contrib import admin
+from knox.admin import AuthTokenAdmin as KnoxAuthTokenAdmin
+from knox.admin import AuthTokenCreateForm
+from knox.models import AuthToken
 
 from hr.models import (
     CalendarDay,
@@ -94,3 +97,20 @@ class ComplianceSignalAdmin(ReadOnlyAdmin):
 class DeductionNoticeAdmin(ReadOnlyAdmin):
     list_display = ["employee", "clause_code", "period_date", "percent", "status", "decided_by"]
     list_filter = ["status", "clause_code"]
+
+
+class ExpiringAuthTokenCreateForm(AuthTokenCreateForm):
+    """An API token issued in the admin expires like every other (knox allows none)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["expiry"].required = True
+
+
+# knox's own admin (listed by digest; the token is shown once, when added), with an expiry.
+admin.site.unregister(AuthToken)
+
+
+@admin.register(AuthToken)
+class AuthTokenAdmin(KnoxAuthTokenAdmin):
+    add_form = ExpiringAuthTokenCreateForm

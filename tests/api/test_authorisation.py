@@ -66,6 +66,16 @@ def requests_for(i: int, t: int, v: int, incident: int, note: int, e: int):
             ("/api/v1/auth/token", {}, "json"),
             [400, 400, 400, 400, 400, 400, 400],
         ),
+        # Signing out revokes the token the request carries: these callers carry none (forced
+        # authentication); tests/security/test_trust_tokens.py signs out with real tokens.
+        ("auth-logout", "post"): (
+            ("/api/v1/auth/logout", None, None),
+            [401, 401, 401, 401, 401, 401, 401],
+        ),
+        ("auth-logout-all", "post"): (
+            ("/api/v1/auth/logout-all", None, None),
+            [401, 204, 204, 204, 204, 204, 204],
+        ),
         ("me", "get"): (("/api/v1/me", None, None), [401, 200, 200, 200, 200, 200, 200]),
         ("definitions", "get"): (
             ("/api/v1/definitions", None, None),

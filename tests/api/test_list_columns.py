@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from tests.conftest import bundle_files
@@ -44,7 +44,8 @@ LISTS = [
 def test_a_list_reads_no_state_and_no_version_files(org, kind, url):
     services.version_deploy(files=bundle_files("simple_task"))
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=org.nurse.user)}")
+    _, token = AuthToken.objects.create(user=org.nurse.user)
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     web = Client()
     web.force_login(org.nurse.user)
     get = api.get if kind == "api" else web.get

@@ -4,7 +4,7 @@ same on PostgreSQL; docs/benchmarks.md, item 3). Token auth as a real client sen
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from tests.conftest import bundle_files
@@ -17,7 +17,8 @@ pytestmark = pytest.mark.django_db
 def test_a_lifecycle_over_http_stays_within_its_statement_budget(org):
     services.version_deploy(files=bundle_files("simple_task"))
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=org.nurse.user)}")
+    _, token = AuthToken.objects.create(user=org.nurse.user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
 
     with CaptureQueriesContext(connection) as start:
         started = client.post("/api/v1/instances/start", {"process": "simple_task"}, format="json")

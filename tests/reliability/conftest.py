@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import pytest
 from django.contrib.auth import get_user_model
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
 from hr.models import FeedbackTicket, MonthlyAppraisal
 from hr.seed import performance as performance_seed
@@ -56,7 +56,7 @@ def snapshot() -> dict:
     """Every row a write endpoint could add or change, in a comparable form."""
     return {
         "users": get_user_model().objects.count(),
-        "tokens": Token.objects.count(),
+        "tokens": AuthToken.objects.count(),
         "definitions": ProcessDefinition.objects.count(),
         "versions": ProcessVersion.objects.count(),
         "instances": list(

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 import requests
 from django.core.management import CommandError, call_command
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
 from tests.conftest import bundle_files
 from tests.reliability.servers import ROOT, Gunicorn
@@ -57,7 +57,7 @@ def test_a_restored_copy_continues_a_running_process(org, tmp_path, second_datab
         process_key="simple_task", started_by=org.nurse.user, subject=org.nurse
     )
     task = instance.tasks.get()
-    token = Token.objects.create(user=org.nurse.user).key
+    _, token = AuthToken.objects.create(user=org.nurse.user)
     dump = tmp_path / "careflow.dump"
 
     call_command("backup", str(dump))

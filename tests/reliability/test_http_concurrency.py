@@ -6,7 +6,7 @@ import threading
 
 import pytest
 import requests
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
 from tests.conftest import bundle_files
 from tests.reliability.servers import Gunicorn
@@ -36,7 +36,7 @@ def test_fifty_clients_complete_one_task_exactly_one_wins(org, server):
         process_key="simple_task", started_by=org.nurse.user, subject=org.nurse
     )
     task = instance.tasks.get()
-    token = Token.objects.create(user=org.nurse.user).key
+    _, token = AuthToken.objects.create(user=org.nurse.user)
     barrier = threading.Barrier(CLIENTS)
     statuses: list[int] = [0] * CLIENTS
 

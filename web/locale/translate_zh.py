@@ -116,6 +116,7 @@ ZH = {
     "Sign in to CareFlow": "登录 CareFlow",
     "Your tasks, your processes and your group's HR work in one place.": "您的任务、流程和集团人力资源工作，一处完成。",
     "Your username and password didn't match. Please try again.": "用户名或密码不正确，请重试。",
+    "Too many failed sign-ins for this username. It is locked: try again in %(minutes)s minute.": "该用户名登录失败次数过多，已被锁定，请 %(minutes)s 分钟后再试。",
     "Username": "用户名",
     "Password": "密码",
     # modeler
