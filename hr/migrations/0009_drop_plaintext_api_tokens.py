@@ -6,7 +6,7 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-    dependencies = [("hr", "0007_working_calendar")]
+    dependencies = [("hr", "0008_feedback_ticket_process_instance")]
 
     operations = [
         migrations.RunSQL(
