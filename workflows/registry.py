@@ -25,15 +25,21 @@ class UnknownOperation(LookupError):
 
 Operation = Callable[..., Any]
 _OPERATIONS: dict[str, Operation] = {}
+# Operations that act hard on people (revoke access, grant or deduct pay, change eligibility,
+# close feedback): a version that adds or changes a call to one becomes current only once a
+# second person approves the deploy (workflows.services.version_deploy).
+_HIGH_IMPACT: set[str] = set()
 
 
-def operation(name: str) -> Callable[[Operation], Operation]:
+def operation(name: str, *, high_impact: bool = False) -> Callable[[Operation], Operation]:
     """Register `fn(ctx: OperationContext, **params)` under `name`."""
 
     def register(fn: Operation) -> Operation:
         if name in _OPERATIONS and _OPERATIONS[name] is not fn:
             raise ValueError(f"operation {name!r} is registered twice")
         _OPERATIONS[name] = fn
+        if high_impact:
+            _HIGH_IMPACT.add(name)
         return fn
 
     return register
@@ -41,6 +47,11 @@ def operation(name: str) -> Callable[[Operation], Operation]:
 
 def is_registered(name: str) -> bool:
     return name in _OPERATIONS
+
+
+def is_high_impact(name: str) -> bool:
+    """Was `name` registered with `high_impact=True`?"""
+    return name in _HIGH_IMPACT
 
 
 def registered_names() -> list[str]:

@@ -32,7 +32,7 @@ def compliance_deduction_open(
     }
 
 
-@operation("hr.compliance_deduction_decide")
+@operation("hr.compliance_deduction_decide", high_impact=True)
 def compliance_deduction_decide(
     ctx: OperationContext, notice_id: int, decision: str, reason: str = ""
 ) -> dict[str, Any]:

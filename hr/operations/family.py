@@ -6,7 +6,7 @@ from hr.services import family
 from workflows.registry import OperationContext, operation
 
 
-@operation("hr.care_gift_record")
+@operation("hr.care_gift_record", high_impact=True)
 def care_gift_record(
     ctx: OperationContext, family_member_id: int, gift: str, amount: float, note: str
 ) -> dict[str, Any]:

@@ -37,7 +37,7 @@ def feedback_acknowledge(ctx: OperationContext, ticket_id: int) -> dict[str, Any
     return {"status": ticket.status, "acknowledged_at": ticket.acknowledged_at.isoformat()}
 
 
-@operation("hr.feedback_close_resolved")
+@operation("hr.feedback_close_resolved", high_impact=True)
 def feedback_close_resolved(
     ctx: OperationContext, ticket_id: int, resolution: str
 ) -> dict[str, Any]:
@@ -48,7 +48,7 @@ def feedback_close_resolved(
     return {"status": ticket.status, "summary": feedback.feedback_outcome_summary(ticket)}
 
 
-@operation("hr.feedback_close_not_resolved")
+@operation("hr.feedback_close_not_resolved", high_impact=True)
 def feedback_close_not_resolved(
     ctx: OperationContext, ticket_id: int, reason: str, follow_up_plan: str
 ) -> dict[str, Any]:

@@ -41,7 +41,7 @@ def licence_renewal_check(
     }
 
 
-@operation("hr.licence_expiry_restrict")
+@operation("hr.licence_expiry_restrict", high_impact=True)
 def licence_expiry_restrict(ctx: OperationContext, credential_id: int) -> dict[str, Any]:
     """The credential expired unrenewed: the holder is not eligible for duty in its role."""
     restriction = licence_services.licence_expiry_restrict(credential_id=credential_id)
@@ -51,7 +51,7 @@ def licence_expiry_restrict(ctx: OperationContext, credential_id: int) -> dict[s
     }
 
 
-@operation("hr.licence_renewal_record")
+@operation("hr.licence_renewal_record", high_impact=True)
 def licence_renewal_record(
     ctx: OperationContext,
     credential_id: int,

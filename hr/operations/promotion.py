@@ -35,7 +35,7 @@ def promotion_requirement_gaps(
     )
 
 
-@operation("hr.promotion_grant")
+@operation("hr.promotion_grant", high_impact=True)
 def promotion_grant(ctx: OperationContext, target_level: str) -> dict[str, Any]:
     """Move the applicant up to the granted rung."""
     employee = promotion_services.promotion_grant(

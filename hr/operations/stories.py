@@ -30,7 +30,7 @@ def story_resubmit(ctx: OperationContext, story_id: int, title: str, text: str) 
     return {"status": story.status}
 
 
-@operation("hr.story_award_record")
+@operation("hr.story_award_record", high_impact=True)
 def story_award_record(ctx: OperationContext, period: str, story_id: int) -> dict[str, Any]:
     """{is_recorded, reason, certificate_reference, employee_no, extra_leave_days}"""
     return stories.story_award_record(
