@@ -64,3 +64,10 @@ class IsAccessLogReader(HasAnyRole):
     """Auditors read who read personal data (within their unit's subtree)."""
 
     roles = (Role.AUDITOR,)
+
+
+class IsDeployReviewer(HasAnyRole):
+    """Group HR approve or reject the deploys that wait for a second person (four-eyes
+    deploy); the service also refuses the deployer and anyone without the role."""
+
+    roles = (Role.GROUP_HR,)

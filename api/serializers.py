@@ -49,6 +49,7 @@ class VersionOut(serializers.ModelSerializer):
             "deployed_by",
             "files",
             "start_form",
+            "approval_status",
         ]
 
     def get_files(self, version) -> list[str]:
@@ -56,6 +57,35 @@ class VersionOut(serializers.ModelSerializer):
 
     def get_start_form(self, version) -> str | None:
         return version.start_form or None
+
+
+class DeploymentOut(serializers.ModelSerializer):
+    """A deployed version and its approval (four-eyes deploy): why it waits, who decided."""
+
+    process = serializers.CharField(source="definition.key")
+    process_name = serializers.CharField(source="definition.name")
+    number = serializers.IntegerField()
+    deployed_by = serializers.CharField(source="deployed_by.username", default=None)
+    base_version = serializers.IntegerField(source="base_version.number", default=None)
+    approval_reasons = serializers.JSONField()
+    reviewed_by = serializers.CharField(source="reviewed_by.username", default=None)
+
+    class Meta:
+        model = ProcessVersion
+        fields = [
+            "id",
+            "process",
+            "process_name",
+            "number",
+            "deployed_at",
+            "deployed_by",
+            "base_version",
+            "approval_status",
+            "approval_reasons",
+            "reviewed_by",
+            "reviewed_at",
+            "review_comment",
+        ]
 
 
 class DefinitionOut(serializers.ModelSerializer):

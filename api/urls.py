@@ -1,7 +1,17 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from api.views import audit, auth, employees, instances, me, notifications, processes, tasks
+from api.views import (
+    audit,
+    auth,
+    deployments,
+    employees,
+    instances,
+    me,
+    notifications,
+    processes,
+    tasks,
+)
 from api.views import benefits as benefit_views
 from api.views import documents as document_views
 from api.views import family as family_views
@@ -24,6 +34,26 @@ urlpatterns = [
     path("definitions/<str:key>/versions", processes.VersionListApi.as_view(), name="versions"),
     path("definitions/<str:key>/start-form", processes.StartFormApi.as_view(), name="start-form"),
     path("deployments", processes.DeploymentApi.as_view(), name="deployments"),
+    path(
+        "deployments/<int:version_id>",
+        deployments.DeploymentDetailApi.as_view(),
+        name="deployment",
+    ),
+    path(
+        "deployments/<int:version_id>/diff",
+        deployments.DeploymentDiffApi.as_view(),
+        name="deployment-diff",
+    ),
+    path(
+        "deployments/<int:version_id>/approve",
+        deployments.DeploymentApproveApi.as_view(),
+        name="deployment-approve",
+    ),
+    path(
+        "deployments/<int:version_id>/reject",
+        deployments.DeploymentRejectApi.as_view(),
+        name="deployment-reject",
+    ),
     path(
         "versions/<int:version_id>/files/<str:name>",
         processes.VersionFileApi.as_view(),

@@ -1,7 +1,14 @@
 """What every page's header needs: which areas the signed-in person may open. The role sets
 are the API's own permission classes, so a page never offers what the API would refuse."""
 
-from api.permissions import HasAnyRole, IsAuditReader, IsIncidentReader, IsOperator, IsProcessOwner
+from api.permissions import (
+    HasAnyRole,
+    IsAuditReader,
+    IsDeployReviewer,
+    IsIncidentReader,
+    IsOperator,
+    IsProcessOwner,
+)
 from api.views.metrics import IsMetricsReader
 from hr.selectors import employee_of, roles_of
 from workflows.selectors import notification_unread_count
@@ -19,6 +26,8 @@ def navigation(request) -> dict:
     return {
         "me": employee_of(user),
         "can_model": _holds(user, roles, IsProcessOwner),
+        # The service also requires the role itself (a superuser without it may not decide).
+        "can_review_deploys": bool(roles & set(IsDeployReviewer.roles)),
         "can_audit": _holds(user, roles, IsAuditReader),
         "can_operate": _holds(user, roles, IsOperator),
         "can_see_incidents": _holds(user, roles, IsIncidentReader),

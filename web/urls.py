@@ -24,6 +24,7 @@ urlpatterns = [
     path("feedback/", feedback.feedback, name="feedback"),
     path("instances/<int:instance_id>/", cockpit.instance_cockpit, name="cockpit"),
     path("modeler/", modeler.modeler_list, name="modeler-list"),
+    path("modeler/reviews/", modeler.deploy_reviews, name="deploy-reviews"),
     path("modeler/<str:key>/", modeler.modeler, name="modeler"),
     path("dashboards/", dashboards.dashboards, name="dashboards"),
     path("jsi18n/", JavaScriptCatalog.as_view(packages=["web"]), name="javascript-catalog"),

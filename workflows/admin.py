@@ -33,7 +33,16 @@ class ProcessDefinitionAdmin(ReadOnlyAdmin):
 
 @admin.register(ProcessVersion)
 class ProcessVersionAdmin(ReadOnlyAdmin):
-    list_display = ["definition", "number", "deployed_at", "deployed_by"]
+    list_display = [
+        "definition",
+        "number",
+        "deployed_at",
+        "deployed_by",
+        "approval_status",
+        "reviewed_by",
+        "reviewed_at",
+    ]
+    list_filter = ["approval_status"]
     exclude = ["bpmn_files", "dmn_files", "forms"]
 
 

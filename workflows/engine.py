@@ -8,12 +8,15 @@ environment and the service-task registry, and reports what a workflow waits on
 
 from __future__ import annotations
 
+import ast
 import json
+import re
 import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any, NoReturn
 from uuid import UUID
 
@@ -28,10 +31,12 @@ from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import VERSION as SERIALIZER_VERSION
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
     TimerEventDefinition,
 )
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import (
@@ -122,6 +127,16 @@ class ScriptInfo:
     mode: str  # "exec" or "eval"
 
 
+@dataclass(frozen=True)
+class MessageUse:
+    """One place a diagram starts on, catches or sends a message."""
+
+    name: str
+    kind: str  # "start", "catch" or "throw"
+    file: str
+    element: str
+
+
 @dataclass
 class ParsedBundle:
     """A validated, parsed bundle: the specs plus what validation needs to know of them."""
@@ -142,6 +157,7 @@ class ParsedBundle:
     forms: dict[str, tuple[str, str]] = field(default_factory=dict)  # form file -> (file, element)
     operators: dict[str, tuple[str, str]] = field(default_factory=dict)
     scripts: list[ScriptInfo] = field(default_factory=list)
+    messages: list[MessageUse] = field(default_factory=list)
     # Can an instance of this process ever wait on a timer (event or service retry) or a
     # message? When not, saving it needs no Timer / MessageSubscription queries.
     has_timers: bool = False
@@ -160,6 +176,8 @@ class ParsedBundle:
             "start_lane": self.start_lane,
             "start_messages": self.start_messages,
             "started_by_system": self.started_by_system,
+            # Every message the process starts on, catches or sends (reserved message names).
+            "messages": sorted({(m.name, m.kind) for m in self.messages}),
             "user_tasks": {
                 k: {
                     "name": v.name,
@@ -288,6 +306,9 @@ def parse_bundle(bpmn_files: dict[str, bytes], dmn_files: dict[str, bytes]) -> P
     )
     for process_spec in [spec, *subprocess_specs.values()]:
         _collect(bundle, process_spec)
+    problems = _collect_decision_scripts(bundle, parser)
+    if problems:
+        raise BundleInvalid(problems)
     return bundle
 
 
@@ -338,6 +359,9 @@ def _collect(bundle: ParsedBundle, process_spec: Any) -> None:
             bundle.has_timers = True
         if isinstance(definition, MessageEventDefinition):
             bundle.has_messages = True
+        for name in _message_names(definition):
+            bundle.has_messages = True
+            bundle.messages.append(MessageUse(name, _message_kind(ts), file, element))
         if getattr(ts, "lane", None):
             bundle.lanes.setdefault(ts.lane, (file, element))
         props = _properties(ts)
@@ -403,6 +427,22 @@ def _collect_budget_facts(
         bundle.calls.append(budget.CallFact(file, element, process_spec.name, ts.spec))
 
 
+def _message_names(definition: Any) -> list[str]:
+    if isinstance(definition, MessageEventDefinition):
+        return [definition.name]
+    if isinstance(definition, MultipleEventDefinition):
+        return [
+            d.name for d in definition.event_definitions if isinstance(d, MessageEventDefinition)
+        ]
+    return []
+
+
+def _message_kind(ts: Any) -> str:
+    if isinstance(ts, StartEvent):
+        return "start"
+    return "catch" if isinstance(ts, CatchingEvent) else "throw"
+
+
 def _collect_scripts(bundle: ParsedBundle, ts: Any, file: str, element: str) -> None:
     def add(source: str | None, mode: str) -> None:
         if source is not None and str(source).strip():
@@ -426,13 +466,122 @@ def _collect_scripts(bundle: ParsedBundle, ts: Any, file: str, element: str) -> 
         add(getattr(ts, "condition", None), "eval")
         cardinality = getattr(ts, "cardinality", None)
         add(cardinality if isinstance(cardinality, str) else None, "eval")
-    if isinstance(ts, BusinessRuleTaskMixin):
-        table = ts.dmnEngine.decision_table
-        for dmn_input in table.inputs:
-            add(dmn_input.expression, "eval")
-        for rule in table.rules:
-            for entry in rule.outputEntries:
-                add(entry.text, "eval")
+
+
+# SpiffWorkflow's DMNEngine.evaluate: a "?" outside quotes stands for the input's value.
+_DMN_INPUT_MARK = re.compile(r"""(\?)(?=(?:[^'"]|['"][^'"]*['"])*$)""")
+# What the expression of an input without one stands for (the engine puts a repr there).
+_DMN_INPUT_PLACEHOLDER = "dmn_input_value"
+
+
+def _dmn_entry_expression(input_expression: str | None, entry: str) -> str:
+    """The expression the DMN engine evaluates for one input entry of a rule, built the way
+    SpiffWorkflow's DMNEngine.evaluate builds it, so deploy compiles exactly what will run."""
+    match = _DMN_INPUT_MARK.sub("dmninputexpr", entry)
+    if "dmninputexpr" in match:
+        return match
+    value = input_expression or _DMN_INPUT_PLACEHOLDER
+    try:
+        ast.parse(match)
+    except SyntaxError:
+        # An entry such as "> 5" is appended to the input expression.
+        return value + match
+    return f"({value}) == ({match})"
+
+
+def _collect_decision_scripts(bundle: ParsedBundle, parser: Any) -> list[BundleProblem]:
+    """Every expression of every decision table in the bundle's DMN files (input expressions,
+    input entries, output entries), named by the DMN file and the entry's element, so that the
+    deploy compiles them in the sandbox like the diagram's scripts. Tables no diagram calls are
+    checked too: nothing that cannot run is stored."""
+    problems: list[BundleProblem] = []
+    for decision_id, dmn_parser in sorted(parser.dmn_parsers.items()):
+        file = getattr(dmn_parser, "filename", "") or ""
+        try:
+            dmn_parser.parse()
+        except ValidationException as exc:
+            problems.append(_problem_from_validation(exc, file))
+            continue
+        except Exception as exc:  # noqa: BLE001 - the DMN parser raises bare errors on bad tables
+            problems.append(BundleProblem(file, decision_id, f"not a valid decision table: {exc}"))
+            continue
+
+        def add(element: str, source: str | None, file: str = file) -> None:
+            if source is not None and str(source).strip():
+                bundle.scripts.append(ScriptInfo(file, element, str(source), "eval"))
+
+        for table in dmn_parser.decision.decisionTables:
+            refused_inputs = set()
+            for dmn_input in table.inputs:
+                add(dmn_input.id, dmn_input.expression)
+                if dmn_input.expression and scripting.check_script(dmn_input.expression, "eval"):
+                    refused_inputs.add(dmn_input.id)
+            for rule in table.rules:
+                for entry in rule.inputEntries:
+                    if entry.input.id in refused_inputs:
+                        continue  # refused once, at its input, not again at every rule
+                    for text in entry.lhs:
+                        if text is not None and str(text).strip():
+                            add(entry.id, _dmn_entry_expression(entry.input.expression, text))
+                for entry in rule.outputEntries:
+                    add(entry.id, entry.text)
+    return problems
+
+
+# --- what a reviewer compares ---------------------------------------------------------------
+
+
+def bundle_outline(bundle: ParsedBundle) -> dict[str, Any]:
+    """Plain data describing a bundle's elements, lanes, operations and messages, for the diff
+    a second person reviews before a deploy becomes current (workflows.diffs)."""
+    elements: dict[str, dict[str, Any]] = {}
+    for process_spec in [bundle.spec, *bundle.subprocess_specs.values()]:
+        file = _spec_file(process_spec)
+        for ts in process_spec.task_specs.values():
+            element = getattr(ts, "bpmn_id", None)
+            if not element:
+                continue
+            found = SimpleNamespace(scripts=[])
+            _collect_scripts(found, ts, file, element)
+            props = _properties(ts)
+            described: dict[str, Any] = {
+                "type": type(ts).__name__,
+                "name": getattr(ts, "bpmn_name", None) or "",
+                "process": process_spec.name,
+                "lane": getattr(ts, "lane", None) or "",
+                "incoming": sorted(
+                    getattr(i, "bpmn_id", None) or i.name for i in getattr(ts, "inputs", [])
+                ),
+                "outgoing": sorted(
+                    getattr(o, "bpmn_id", None) or o.name for o in getattr(ts, "outputs", [])
+                ),
+                "properties": {k: str(v) for k, v in sorted(props.items())},
+                "scripts": [s.source for s in found.scripts],
+                "messages": _message_names(getattr(ts, "event_definition", None)),
+            }
+            if isinstance(ts, ServiceTask):
+                described["operation"] = ts.operation_name
+                described["parameters"] = {
+                    k: str(v.get("value")) for k, v in sorted(ts.operation_params.items())
+                }
+            if isinstance(ts, BusinessRuleTaskMixin):
+                described["decision"] = ts.dmnEngine.decision_table.id
+            if isinstance(ts, SubWorkflowTask):
+                described["called_process"] = str(ts.spec)
+            elements[element] = described
+    operations: dict[str, list[str]] = {}
+    for element, described in elements.items():
+        if described.get("operation"):
+            operations.setdefault(described["operation"], []).append(element)
+    messages: dict[str, list[dict[str, str]]] = {}
+    for use in bundle.messages:
+        messages.setdefault(use.name, []).append({"kind": use.kind, "element": use.element})
+    return {
+        "elements": elements,
+        "lanes": sorted(bundle.lanes),
+        "operations": {k: sorted(v) for k, v in sorted(operations.items())},
+        "messages": dict(sorted(messages.items())),
+    }
 
 
 # --- the script environment ------------------------------------------------------------

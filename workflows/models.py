@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from hr.models import Employee, OrgUnit
+from workflows.exceptions import Conflict
 
 
 class ProcessDefinition(models.Model):
@@ -25,8 +26,25 @@ class ProcessDefinition(models.Model):
         return self.key
 
 
+class ProcessVersionQuerySet(models.QuerySet):
+    def released(self) -> "ProcessVersionQuerySet":
+        """Versions that may run: current without review, or approved by a second person."""
+        return self.filter(approval_status__in=ProcessVersion.RELEASED)
+
+
 class ProcessVersion(models.Model):
-    """An immutable deployed bundle (BPMN + DMN + forms) of one process definition."""
+    """An immutable deployed bundle (BPMN + DMN + forms) of one process definition.
+
+    The current version of a process is its released version with the highest number; a
+    version waiting for approval (four-eyes deploy) or rejected never runs."""
+
+    class Approval(models.TextChoices):
+        NOT_REQUIRED = "not_required", "Current without review 无需审批"
+        PENDING = "pending", "Waiting for approval 待审批"
+        APPROVED = "approved", "Approved 已批准"
+        REJECTED = "rejected", "Rejected 已驳回"
+
+    RELEASED = (Approval.NOT_REQUIRED, Approval.APPROVED)
 
     definition = models.ForeignKey(
         ProcessDefinition, on_delete=models.PROTECT, related_name="versions"
@@ -44,6 +62,26 @@ class ProcessVersion(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
     deployed_at = models.DateTimeField(auto_now_add=True)
+    # Four-eyes deploy: why a second person must approve this version ([{kind, name, file,
+    # element, ...}]), the version it was compared with, and who decided, when, and why.
+    approval_status = models.CharField(
+        max_length=16, choices=Approval.choices, default=Approval.NOT_REQUIRED
+    )
+    approval_reasons = models.JSONField(default=list, blank=True)
+    base_version = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="reviewed_versions",
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_comment = models.TextField(blank=True)
+
+    objects = ProcessVersionQuerySet.as_manager()
 
     class Meta:
         ordering = ["definition", "-number"]
@@ -60,6 +98,10 @@ class ProcessVersion(models.Model):
     @property
     def start_form(self) -> str | None:
         return self.summary.get("start_form")
+
+    @property
+    def is_released(self) -> bool:
+        return self.approval_status in self.RELEASED
 
 
 class ProcessInstance(models.Model):
@@ -112,6 +154,24 @@ class ProcessInstance(models.Model):
 
     def __str__(self) -> str:
         return f"{self.definition.key} #{self.pk}"
+
+    def save(self, *args, **kwargs) -> None:
+        # An instance never runs on a version waiting for approval or rejected: neither
+        # started on it nor migrated to it, whichever service tries.
+        moved = self.version_id != getattr(self, "_saved_version_id", None)
+        if moved and not self.version.is_released:
+            raise Conflict(
+                f"version {self.version.number} of {self.version.definition.key} is "
+                f"{self.version.approval_status}, not released: no instance may run on it"
+            )
+        super().save(*args, **kwargs)
+        self._saved_version_id = self.version_id
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._saved_version_id = instance.__dict__.get("version_id")
+        return instance
 
     @property
     def is_active(self) -> bool:

@@ -83,6 +83,10 @@ class OperationSpec:
 
 Operation = Callable[..., Any]
 _OPERATIONS: dict[str, Operation] = {}
+# Operations that act hard on people (revoke access, grant or deduct pay, change eligibility,
+# close feedback): a version that adds or changes a call to one becomes current only once a
+# second person approves the deploy (workflows.services.version_deploy).
+_HIGH_IMPACT: set[str] = set()
 _SPECS: dict[str, OperationSpec] = {}
 
 
@@ -95,9 +99,11 @@ def operation(
     *,
     scope: Scope | None = None,
     ids: Mapping[str, IdRule] | None = None,
+    high_impact: bool = False,
 ) -> Callable[[Operation], Operation]:
     """Register `fn(ctx: OperationContext, **params)` under `name`, acting within `scope`;
-    `ids` gives the rule of every parameter that selects a record."""
+    `ids` gives the rule of every parameter that selects a record; `high_impact` marks an
+    operation whose new or changed calls need a second person's approval of the deploy."""
     if not isinstance(scope, Scope):
         raise ValueError(
             f"operation {name!r} declares no scope: say what it acts on "
@@ -120,6 +126,8 @@ def operation(
             )
         _OPERATIONS[name] = fn
         _SPECS[name] = OperationSpec(name=name, fn=fn, scope=scope, ids=rules)
+        if high_impact:
+            _HIGH_IMPACT.add(name)
         return fn
 
     return register
@@ -127,6 +135,11 @@ def operation(
 
 def is_registered(name: str) -> bool:
     return name in _OPERATIONS
+
+
+def is_high_impact(name: str) -> bool:
+    """Was `name` registered with `high_impact=True`?"""
+    return name in _HIGH_IMPACT
 
 
 def registered_names() -> list[str]:

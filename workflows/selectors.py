@@ -9,7 +9,7 @@ from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from hr.models import RoleAssignment
 from hr.selectors import scope_paths
-from workflows import assignment
+from workflows import assignment, diffs
 from workflows.engine import engine, process_ids
 from workflows.models import (
     Document,
@@ -20,7 +20,7 @@ from workflows.models import (
     ProcessVersion,
     WorkflowEvent,
 )
-from workflows.services import version_bundle
+from workflows.services import current_version, version_bundle, version_outline
 
 
 def inbox(user: AbstractBaseUser) -> QuerySet[HumanTask]:
@@ -236,7 +236,8 @@ def startable_versions(user: AbstractBaseUser) -> list[ProcessVersion]:
     """The latest version of each process that `user` may start about someone (a person
     starts it, not a message), in process key order."""
     latest = (
-        ProcessVersion.objects.filter(definition=OuterRef("pk"))
+        ProcessVersion.objects.released()
+        .filter(definition=OuterRef("pk"))
         .order_by("-number")
         .values("pk")[:1]
     )
@@ -263,3 +264,29 @@ def version_main_file(version: ProcessVersion) -> str:
         if process_id in process_ids(content.encode(), name):
             return name
     return sorted(version.bpmn_files)[0]
+
+
+def deployment_base(version: ProcessVersion) -> ProcessVersion | None:
+    """The version a deploy is compared with: the one current when it was deployed (or, for
+    versions deployed before that was recorded, the released version before it)."""
+    if version.base_version_id is not None:
+        return version.base_version
+    return (
+        version.definition.versions.released()
+        .filter(number__lt=version.number)
+        .order_by("-number")
+        .first()
+    )
+
+
+def deployment_diff(version: ProcessVersion) -> dict[str, Any]:
+    """What a deploy changes against the version current when it was deployed: added, removed
+    and changed elements, lanes, operations and messages, high-impact ones flagged."""
+    base = deployment_base(version)
+    current = current_version(version.definition)
+    return {
+        "version": version.number,
+        "against_version": base.number if base is not None else None,
+        "current_version": current.number if current is not None else None,
+        **diffs.outline_diff(version_outline(base), version_outline(version)),
+    }

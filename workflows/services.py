@@ -28,10 +28,12 @@ from django.utils import timezone
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
-from hr.models import Employee, OrgUnit
+from hr.models import Employee, OrgUnit, RoleAssignment
+from hr.selectors import has_role
 from workflows import (
     assignment,
     budget,
+    diffs,
     documents,
     form_schema,
     notifications,
@@ -49,6 +51,7 @@ from workflows.engine import (
     ParsedBundle,
     Snapshot,
     TaskNotReady,
+    bundle_outline,
     engine,
     parse_bundle,
 )
@@ -238,10 +241,100 @@ def _check_budget(bundle: ParsedBundle) -> list[BundleProblem]:
     return [BundleProblem(*problem) for problem in budget.bundle_problems(bundle)]
 
 
+def current_version(definition: ProcessDefinition) -> ProcessVersion | None:
+    """The version new instances start on: the released version with the highest number."""
+    return definition.versions.released().order_by("-number").first()
+
+
+def version_outline(version: ProcessVersion | None) -> dict[str, Any] | None:
+    """Elements, lanes, operations and messages of a version (None for no version)."""
+    return bundle_outline(version_bundle(version)) if version is not None else None
+
+
+def _version_messages(version: ProcessVersion) -> set[tuple[str, str]]:
+    if "messages" in version.summary:
+        return {(name, kind) for name, kind in version.summary["messages"]}
+    # Deployed before the summary listed messages: read them from the (cached) specs.
+    return {(m.name, m.kind) for m in version_bundle(version).messages}
+
+
+def _reserved_message_reasons(
+    bundle: ParsedBundle, base: ProcessVersion | None
+) -> list[dict[str, Any]]:
+    """Messages this bundle newly starts on or catches that another released process already
+    uses (sends, catches or starts on): a new catcher could start beside the real process or
+    take its messages, so such a deploy needs a second person's approval."""
+    caught = [m for m in bundle.messages if m.kind in ("start", "catch")]
+    if not caught:
+        return []
+    already = {name for name, kind in _version_messages(base) if kind != "throw"} if base else set()
+    used_by: dict[str, set[str]] = {}
+    others = (
+        ProcessVersion.objects.released()
+        .exclude(definition__key=bundle.process_id)
+        .select_related("definition")
+        .only("summary", "content_hash", "bpmn_files", "dmn_files", "definition__key")
+    )
+    for version in others:
+        for name, _kind in _version_messages(version):
+            used_by.setdefault(name, set()).add(version.definition.key)
+    return [
+        {
+            "kind": "reserved_message",
+            "message": use.name,
+            "file": use.file,
+            "element": use.element,
+            "used_by": sorted(used_by[use.name]),
+        }
+        for use in caught
+        if use.name in used_by and use.name not in already
+    ]
+
+
+def _approval_reasons(
+    bundle: ParsedBundle, base: ProcessVersion | None, *, request_approval: bool
+) -> list[dict[str, Any]]:
+    """Why this deploy by a person must wait for a second person; refuses (DeployRefused) a
+    reserved message unless the deployer asked for approval."""
+    reserved = _reserved_message_reasons(bundle, base)
+    if reserved and not request_approval:
+        raise DeployRefused(
+            [
+                {
+                    "file": r["file"],
+                    "element": r["element"],
+                    "message": (
+                        f"message {r['message']!r} is reserved: {', '.join(r['used_by'])} "
+                        "already use it. A new process may start on or catch it only once group "
+                        "HR approves the deploy: deploy again with request_approval=true"
+                    ),
+                }
+                for r in reserved
+            ]
+        )
+    diff = diffs.outline_diff(version_outline(base), bundle_outline(bundle))
+    reasons = [*diffs.high_impact_reasons(diff), *reserved]
+    if request_approval and not reasons:
+        reasons.append({"kind": "requested"})
+    return reasons
+
+
 def version_deploy(
-    *, files: dict[str, bytes], deployed_by: AbstractBaseUser | None = None
+    *,
+    files: dict[str, bytes],
+    deployed_by: AbstractBaseUser | None = None,
+    request_approval: bool = False,
 ) -> DeployResult:
-    """Validate a bundle and store it as the next version; identical content is a no-op."""
+    """Validate a bundle and store it as the next version; identical content is a no-op.
+
+    A deploy by a person (`deployed_by`) that adds or changes a call to a high-impact
+    operation, or newly starts on or catches a message another process uses, is stored
+    waiting for approval (four-eyes deploy: group HR, not the deployer, approves it with
+    `version_approve`); until then it is not current, not startable, not a migration target.
+    `deployed_by=None` is the operator's deploy from the server (`manage.py deploy_processes`
+    at setup, of the reviewed files in bpmn/): trusted, current at once. Whoever runs it holds
+    the server and its database already, so a second person's approval would add nothing.
+    """
     bpmn, dmn, forms, problems = _split_bundle(files)
     if not bpmn and not problems:
         problems.append(BundleProblem("", "", "the bundle has no .bpmn file"))
@@ -264,10 +357,17 @@ def version_deploy(
         existing = definition.versions.filter(content_hash=content_hash).first()
         if existing is not None:
             return DeployResult(existing, created=False)
+        base = current_version(definition)
+        reasons = (
+            _approval_reasons(bundle, base, request_approval=request_approval)
+            if deployed_by is not None
+            else []
+        )
         number = (definition.versions.aggregate(n=Max("number"))["n"] or 0) + 1
-        if definition.name != bundle.name:
+        if definition.name != bundle.name and not reasons:
             definition.name = bundle.name
             definition.save(update_fields=["name"])
+        Approval = ProcessVersion.Approval
         version = ProcessVersion.objects.create(
             definition=definition,
             number=number,
@@ -277,9 +377,81 @@ def version_deploy(
             forms=forms,
             summary=bundle.summary(),
             deployed_by=deployed_by,
+            approval_status=Approval.PENDING if reasons else Approval.NOT_REQUIRED,
+            approval_reasons=reasons,
+            base_version=base,
         )
     engine.bundle(version.content_hash, lambda: bundle)
+    if reasons:
+        logger.info(
+            "deploy of %s v%s by %s waits for approval: %s",
+            definition.key,
+            number,
+            deployed_by,
+            reasons,
+        )
     return DeployResult(version, created=True)
+
+
+def _version_review(
+    version_id: int, actor: AbstractBaseUser, comment: str, *, approve: bool
+) -> ProcessVersion:
+    version = ProcessVersion.objects.select_related("definition").filter(pk=version_id).first()
+    if version is None:
+        raise NotFound(f"version {version_id} does not exist")
+    if not has_role(actor, RoleAssignment.Role.GROUP_HR):
+        raise NotAllowed("only group HR approves or rejects deploys")
+    if version.deployed_by_id is not None and version.deployed_by_id == actor.pk:
+        raise NotAllowed("a deploy is approved or rejected by a second person, not its deployer")
+    with transaction.atomic():
+        # The definition's lock orders this decision with deploys of the same process.
+        ProcessDefinition.objects.select_for_update().get(pk=version.definition_id)
+        version = ProcessVersion.objects.select_related("definition").get(pk=version_id)
+        if version.approval_status != ProcessVersion.Approval.PENDING:
+            raise Conflict(
+                f"version {version.number} of {version.definition.key} is "
+                f"{version.approval_status}, not waiting for approval"
+            )
+        current = current_version(version.definition)
+        if approve and current is not None and current.number > version.number:
+            raise Conflict(
+                f"version {current.number} of {version.definition.key} is newer and current: "
+                f"version {version.number} can no longer become current; reject it"
+            )
+        version.approval_status = (
+            ProcessVersion.Approval.APPROVED if approve else ProcessVersion.Approval.REJECTED
+        )
+        version.reviewed_by = actor
+        version.reviewed_at = timezone.now()
+        version.review_comment = comment
+        version.save(
+            update_fields=["approval_status", "reviewed_by", "reviewed_at", "review_comment"]
+        )
+        if approve and version.definition.name != version.summary.get("name"):
+            version.definition.name = version.summary.get("name") or version.definition.name
+            version.definition.save(update_fields=["name"])
+    logger.info(
+        "deploy of %s v%s %s by %s",
+        version.definition.key,
+        version.number,
+        version.approval_status,
+        actor,
+    )
+    return version
+
+
+def version_approve(
+    *, version_id: int, actor: AbstractBaseUser, comment: str = ""
+) -> ProcessVersion:
+    """Group HR (never the deployer) approves a deploy waiting for approval: it becomes current."""
+    return _version_review(version_id, actor, comment, approve=True)
+
+
+def version_reject(
+    *, version_id: int, actor: AbstractBaseUser, comment: str = ""
+) -> ProcessVersion:
+    """Group HR (never the deployer) rejects a deploy waiting for approval: it never runs."""
+    return _version_review(version_id, actor, comment, approve=False)
 
 
 # --- form data -----------------------------------------------------------------------------
@@ -841,7 +1013,8 @@ def _budget_exceeded(
 
 def _latest_version(process_key: str) -> ProcessVersion:
     version = (
-        ProcessVersion.objects.filter(definition__key=process_key)
+        ProcessVersion.objects.released()
+        .filter(definition__key=process_key)
         .select_related("definition")
         .order_by("-number")
         .first()
@@ -1272,7 +1445,9 @@ def _start_by_message(
     name: str, correlation: dict[str, Any], payload: dict[str, Any], actor: Any
 ) -> list[ProcessInstance]:
     latest: dict[int, ProcessVersion] = {}
-    for version in ProcessVersion.objects.select_related("definition").order_by("number"):
+    for version in (
+        ProcessVersion.objects.released().select_related("definition").order_by("number")
+    ):
         latest[version.definition_id] = version
     started = []
     subject = None

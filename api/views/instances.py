@@ -100,7 +100,8 @@ class InstanceStartApi(APIView):
         payload.is_valid(raise_exception=True)
         params = payload.validated_data
         version = (
-            ProcessVersion.objects.filter(definition__key=params["process"])
+            ProcessVersion.objects.released()
+            .filter(definition__key=params["process"])
             .select_related("definition")
             .order_by("-number")
             .first()

@@ -8,14 +8,15 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
+from rest_framework.generics import ListAPIView
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.parsers import MultiPartParser
 from api.permissions import IsProcessOwner, IsProcessReader
-from api.serializers import DefinitionOut, VersionOut
-from workflows import services
+from api.serializers import DefinitionOut, DeploymentOut, VersionOut
+from workflows import selectors, services
 from workflows.exceptions import InvalidInput
 from workflows.models import ProcessDefinition, ProcessInstance, ProcessVersion
 
@@ -29,7 +30,10 @@ class DefinitionListApi(APIView):
 
     @extend_schema(responses=DefinitionOut(many=True))
     def get(self, request):
-        definitions = ProcessDefinition.objects.annotate(latest_number=Max("versions__number"))
+        released = Q(versions__approval_status__in=ProcessVersion.RELEASED)
+        definitions = ProcessDefinition.objects.annotate(
+            latest_number=Max("versions__number", filter=released)
+        ).filter(latest_number__isnull=False)
         return Response(DefinitionOut(definitions.order_by("key"), many=True).data)
 
 
@@ -57,26 +61,50 @@ class VersionListApi(APIView):
         return Response(self.OutputSerializer(versions, many=True).data)
 
 
-class DeploymentApi(APIView):
-    """Upload a bundle (.bpmn, .dmn and form .json files) as multipart `files`."""
+class DeploymentApi(ListAPIView):
+    """Upload a bundle (.bpmn, .dmn and form .json files) as multipart `files` (process
+    owners); list deploys and their approval (`?status=pending`: those waiting for group HR).
+
+    A deploy that adds or changes a call to a high-impact operation, or newly starts on or
+    catches a message another process uses (only with `request_approval=true`, else 400), is
+    stored waiting for approval (202) and shows its diff; the others are current at once (201).
+    """
 
     permission_classes = [IsProcessOwner]
     parser_classes = [MultiPartParser]
+    serializer_class = DeploymentOut
+    filterset_fields = ["approval_status"]
+
+    def get_permissions(self):
+        if self.request.method == "GET":
+            return [IsProcessReader()]
+        return super().get_permissions()
+
+    def get_queryset(self):
+        return ProcessVersion.objects.select_related(
+            "definition", "deployed_by", "reviewed_by", "base_version"
+        ).order_by("-deployed_at", "-id")
 
     class OutputSerializer(serializers.Serializer):
         created = serializers.BooleanField()
         version = VersionOut()
+        approval_reasons = serializers.JSONField()
+        diff = serializers.JSONField()
 
     @extend_schema(
         request={
             "multipart/form-data": inline_serializer(
-                "DeploymentUpload", {"files": serializers.ListField(child=serializers.FileField())}
+                "DeploymentUpload",
+                {
+                    "files": serializers.ListField(child=serializers.FileField()),
+                    "request_approval": serializers.BooleanField(required=False),
+                },
             )
         },
-        responses={201: OutputSerializer, 200: OutputSerializer},
+        responses={201: OutputSerializer, 202: OutputSerializer, 200: OutputSerializer},
     )
     def post(self, request):
-        unknown = sorted(set(request.data) - {"files"})
+        unknown = sorted(set(request.data) - {"files", "request_approval"})
         if unknown:
             raise InvalidInput([{"field": k, "message": "unknown field"} for k in unknown])
         uploads = request.FILES.getlist("files")
@@ -98,11 +126,33 @@ class DeploymentApi(APIView):
             raise InvalidInput(
                 [{"field": f"files/{n}", "message": f"larger than {limit} bytes"} for n in too_big]
             )
+        flag = serializers.BooleanField(required=False)
+        try:
+            request_approval = flag.to_internal_value(request.data.get("request_approval", False))
+        except serializers.ValidationError as exc:
+            raise InvalidInput(
+                [{"field": "request_approval", "message": str(m)} for m in exc.detail]
+            ) from None
         files = {u.name: u.read() for u in uploads}
-        result = services.version_deploy(files=files, deployed_by=request.user)
-        code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
+        result = services.version_deploy(
+            files=files, deployed_by=request.user, request_approval=request_approval
+        )
+        version = result.version
+        if not result.created:
+            code = status.HTTP_200_OK
+        elif version.approval_status == ProcessVersion.Approval.PENDING:
+            code = status.HTTP_202_ACCEPTED
+        else:
+            code = status.HTTP_201_CREATED
         return Response(
-            self.OutputSerializer({"created": result.created, "version": result.version}).data,
+            self.OutputSerializer(
+                {
+                    "created": result.created,
+                    "version": version,
+                    "approval_reasons": version.approval_reasons,
+                    "diff": selectors.deployment_diff(version),
+                }
+            ).data,
             status=code,
         )
 
@@ -143,7 +193,12 @@ class StartFormApi(APIView):
 
     @extend_schema(responses=OutputSerializer)
     def get(self, request, key: str):
-        version = ProcessVersion.objects.filter(definition__key=key).order_by("-number").first()
+        version = (
+            ProcessVersion.objects.released()
+            .filter(definition__key=key)
+            .order_by("-number")
+            .first()
+        )
         if version is None:
             return Response({"detail": f"no process {key!r} is deployed"}, status=404)
         summary = version.summary

@@ -52,7 +52,7 @@ def benefit_claim_check(
     ).as_dict()
 
 
-@operation("hr.benefit_grant_record", scope=Scope.SUBJECT)
+@operation("hr.benefit_grant_record", scope=Scope.SUBJECT, high_impact=True)
 def benefit_grant_record(
     ctx: OperationContext,
     benefit_type: str,

@@ -37,6 +37,7 @@ def compliance_deduction_open(
     "hr.compliance_deduction_decide",
     scope=Scope.SUBJECT,
     ids={"notice_id": NOTICE_OF_INSTANCE},
+    high_impact=True,
 )
 def compliance_deduction_decide(
     ctx: OperationContext, notice_id: int, decision: str, reason: str = ""

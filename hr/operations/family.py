@@ -11,6 +11,7 @@ from workflows.registry import OperationContext, Scope, operation
     "hr.care_gift_record",
     scope=Scope.SUBJECT,
     ids={"family_member_id": SUBJECT_FAMILY_MEMBER},
+    high_impact=True,
 )
 def care_gift_record(
     ctx: OperationContext, family_member_id: int, gift: str, amount: float, note: str

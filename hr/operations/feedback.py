@@ -54,7 +54,10 @@ def feedback_acknowledge(ctx: OperationContext, ticket_id: int) -> dict[str, Any
 
 
 @operation(
-    "hr.feedback_close_resolved", scope=Scope.INSTANCE, ids={"ticket_id": TICKET_OF_INSTANCE}
+    "hr.feedback_close_resolved",
+    scope=Scope.INSTANCE,
+    ids={"ticket_id": TICKET_OF_INSTANCE},
+    high_impact=True,
 )
 def feedback_close_resolved(
     ctx: OperationContext, ticket_id: int, resolution: str
@@ -70,6 +73,7 @@ def feedback_close_resolved(
     "hr.feedback_close_not_resolved",
     scope=Scope.INSTANCE,
     ids={"ticket_id": TICKET_OF_INSTANCE},
+    high_impact=True,
 )
 def feedback_close_not_resolved(
     ctx: OperationContext, ticket_id: int, reason: str, follow_up_plan: str

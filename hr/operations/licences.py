@@ -59,6 +59,7 @@ def licence_renewal_check(
     "hr.licence_expiry_restrict",
     scope=Scope.SUBJECT,
     ids={"credential_id": CREDENTIAL_RENEWED_HERE},
+    high_impact=True,
 )
 def licence_expiry_restrict(ctx: OperationContext, credential_id: int) -> dict[str, Any]:
     """The credential expired unrenewed: the holder is not eligible for duty in its role."""
@@ -73,6 +74,7 @@ def licence_expiry_restrict(ctx: OperationContext, credential_id: int) -> dict[s
     "hr.licence_renewal_record",
     scope=Scope.SUBJECT,
     ids={"credential_id": CREDENTIAL_RENEWED_HERE, "document_id": DOCUMENT_OF_INSTANCE},
+    high_impact=True,
 )
 def licence_renewal_record(
     ctx: OperationContext,

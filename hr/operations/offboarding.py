@@ -24,7 +24,7 @@ def _account(account: SystemAccount) -> dict[str, Any]:
     }
 
 
-@operation("hr.open_offboarding", scope=Scope.SUBJECT)
+@operation("hr.open_offboarding", scope=Scope.SUBJECT, high_impact=True)
 def open_offboarding(ctx: OperationContext, last_working_date: str, reason: str) -> dict[str, Any]:
     """Record the leaving employee's last working day."""
     employee = offboarding.offboarding_open(
@@ -57,7 +57,7 @@ def record_equipment_return(ctx: OperationContext, asset_tags: list[str]) -> dic
     }
 
 
-@operation("hr.revoke_system_access", scope=Scope.SUBJECT)
+@operation("hr.revoke_system_access", scope=Scope.SUBJECT, high_impact=True)
 def revoke_system_access(ctx: OperationContext) -> list[dict[str, Any]]:
     """Revoke every active system account of the leaving employee (the ones revoked now)."""
     return [_account(a) for a in offboarding.system_access_revoke(employee=_subject(ctx))]
@@ -69,7 +69,7 @@ def list_active_system_accounts(ctx: OperationContext) -> list[dict[str, Any]]:
     return [_account(a) for a in offboarding.system_accounts_active(employee=_subject(ctx))]
 
 
-@operation("hr.close_offboarding", scope=Scope.SUBJECT)
+@operation("hr.close_offboarding", scope=Scope.SUBJECT, high_impact=True)
 def close_offboarding(ctx: OperationContext) -> dict[str, Any]:
     """Close the offboarding; fails (the instance gets an incident) while an account is active."""
     employee = offboarding.offboarding_close(employee=_subject(ctx))

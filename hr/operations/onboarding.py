@@ -46,7 +46,7 @@ def find_missing_pre_job_training(ctx: OperationContext, course_codes: list[str]
     return onboarding.pre_job_training_missing(employee=_subject(ctx), course_codes=course_codes)
 
 
-@operation("hr.clear_for_duty", scope=Scope.SUBJECT)
+@operation("hr.clear_for_duty", scope=Scope.SUBJECT, high_impact=True)
 def clear_for_duty(ctx: OperationContext, course_codes: list[str]) -> dict[str, Any]:
     """Clear the new hire for duty; fails (the instance gets an incident) while a mandatory
     item of `course_codes` is missing."""

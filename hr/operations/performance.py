@@ -35,7 +35,7 @@ def remedial_training_record(
     }
 
 
-@operation("hr.pip_offboarding_request", scope=Scope.SUBJECT)
+@operation("hr.pip_offboarding_request", scope=Scope.SUBJECT, high_impact=True)
 def pip_offboarding_request(
     ctx: OperationContext, last_working_date: str, reason: str
 ) -> dict[str, Any]:

@@ -35,7 +35,7 @@ def promotion_requirement_gaps(
     )
 
 
-@operation("hr.promotion_grant", scope=Scope.SUBJECT)
+@operation("hr.promotion_grant", scope=Scope.SUBJECT, high_impact=True)
 def promotion_grant(ctx: OperationContext, target_level: str) -> dict[str, Any]:
     """Move the applicant up to the granted rung."""
     employee = promotion_services.promotion_grant(

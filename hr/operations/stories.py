@@ -39,6 +39,7 @@ def story_resubmit(ctx: OperationContext, story_id: int, title: str, text: str) 
     "hr.story_award_record",
     scope=Scope.INSTANCE,
     ids={"period": PERIOD_OF_INSTANCE_AWARD, "story_id": STORY_IN_INSTANCE_UNIT},
+    high_impact=True,
 )
 def story_award_record(ctx: OperationContext, period: str, story_id: int) -> dict[str, Any]:
     """{is_recorded, reason, certificate_reference, employee_no, extra_leave_days}"""

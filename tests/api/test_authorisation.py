@@ -93,6 +93,27 @@ def requests_for(i: int, t: int, v: int, incident: int, note: int, e: int):
             ("/api/v1/deployments", "bundle", "multipart"),
             [401, 403, 403, 403, 403, 200, 403],
         ),
+        ("deployments", "get"): (
+            ("/api/v1/deployments", None, None),
+            [401, 403, 403, 403, 200, 200, 200],
+        ),
+        ("deployment", "get"): (
+            (f"/api/v1/deployments/{v}", None, None),
+            [401, 403, 403, 403, 200, 200, 200],
+        ),
+        ("deployment-diff", "get"): (
+            (f"/api/v1/deployments/{v}/diff", None, None),
+            [401, 403, 403, 403, 200, 200, 200],
+        ),
+        # v is current without review: nothing to approve or reject (409) for group HR.
+        ("deployment-approve", "post"): (
+            (f"/api/v1/deployments/{v}/approve", {}, "json"),
+            [401, 403, 403, 403, 409, 403, 403],
+        ),
+        ("deployment-reject", "post"): (
+            (f"/api/v1/deployments/{v}/reject", {}, "json"),
+            [401, 403, 403, 403, 409, 403, 403],
+        ),
         ("version-file", "get"): (
             (f"/api/v1/versions/{v}/files/leave_request.bpmn", None, None),
             [401, 403, 403, 403, 200, 200, 200],

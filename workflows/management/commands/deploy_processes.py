@@ -20,6 +20,10 @@ class Command(BaseCommand):
         failed = []
         for bundle in bundles:
             try:
+                # The operator's deploy (no `deployed_by`): current at once, no four-eyes
+                # approval. These are the shipped, code-reviewed files in bpmn/ and forms/,
+                # deployed by whoever runs the server, who holds its database already; a
+                # person's upload through the API is what the approval guards against.
                 result = services.version_deploy(files=bundle.files)
             except DeployRefused as exc:
                 failed.append(bundle.main_file)

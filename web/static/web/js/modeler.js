@@ -136,18 +136,28 @@
         const type = name.endsWith(".json") ? "application/json" : "application/xml";
         body.append("files", new Blob([content], { type }), name);
       });
+      if (document.getElementById("request-approval").checked) body.append("request_approval", "true");
       deploy.disabled = true;
       CF.say(status, gettext("Deploying…"), "info");
       const result = await CF.api("POST", "/api/v1/deployments", body);
       deploy.disabled = false;
-      if (result.status === 201 || result.status === 200) {
+      if (result.status === 201 || result.status === 200 || result.status === 202) {
         showErrors([]);
         const number = result.body.version.number;
+        const pending = result.body.version.approval_status === "pending";
         document.getElementById("version-badge").textContent = interpolate(gettext("version %s"), [number]);
-        const text = result.status === 201
-          ? interpolate(gettext("Deployed as version %s. New instances start on it; running ones stay on theirs."), [number])
-          : interpolate(gettext("Nothing changed: this content is version %s."), [number]);
-        CF.say(status, text, "");
+        let text;
+        if (pending) {
+          text = interpolate(gettext("Deployed as version %s, waiting for approval by group HR: it changes high-impact operations or reserved messages. New instances start on the current version until then."), [number]);
+        } else if (result.status === 201) {
+          text = interpolate(gettext("Deployed as version %s. New instances start on it; running ones stay on theirs."), [number]);
+        } else {
+          text = interpolate(gettext("Nothing changed: this content is version %s."), [number]);
+        }
+        CF.say(status, text, pending ? "info" : "");
+        if (pending && options.reviewsUrl) {
+          status.append(" ", el("a", { href: options.reviewsUrl, text: gettext("See the diff"), id: "pending-diff-link" }));
+        }
         const select = document.getElementById("version-select");
         if (![...select.options].some((o) => o.value === String(number))) {
           select.prepend(el("option", { value: String(number), text: String(number) }));
@@ -165,6 +175,7 @@
       versionId: Number(data.versionId),
       mainFile: data.mainFile,
       modelerUrl: data.modelerUrl,
+      reviewsUrl: data.reviewsUrl,
     })
   );
 })();
