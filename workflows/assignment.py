@@ -2,7 +2,9 @@
 
 Lanes are named by role, optionally followed by the Chinese name in brackets:
 "Supervisor (护士长/科室主任)". Each resolves against the instance's subject
-employee and org unit to a named user or a (role, org unit) pair.
+employee and org unit to a named user or a (role, org unit) pair. A lane that judges the
+subject never resolves to the subject alone: it goes one level up (the rule is written out
+above `_one_level_up`).
 """
 
 import re
@@ -27,6 +29,8 @@ class Candidates:
     user: AbstractBaseUser | None = None
     role: str = ""
     org_unit: OrgUnit | None = None
+    # Why the lane went above what it names (it would have reached the subject alone), or "".
+    escalated: str = ""
 
 
 @dataclass(frozen=True)
@@ -175,10 +179,129 @@ _RESOLVERS = {
 
 
 def resolve(lane: str, ctx: InstanceContext) -> Candidates:
+    """Who may work a task in `lane` for this instance. A lane that judges the subject never
+    resolves to the subject alone: it goes one level up (see `_one_level_up`)."""
     key = lane_key(lane)
     if key is None:
         raise LaneUnresolvable(f"no resolver for lane {lane!r}")
-    return _RESOLVERS[key](ctx)
+    candidates = _RESOLVERS[key](ctx)
+    if key in SUBJECT_OWN_LANES or not _reaches_subject_alone(candidates, ctx):
+        return candidates
+    return _one_level_up(key, lane, candidates, ctx)
+
+
+# --- a lane never resolves to the subject for a task that judges the subject ---------------
+#
+# The rule, in one place. A task in a lane other than Employee / Initiator decides about the
+# instance's subject. When the lane's candidates would be the subject alone (the named user
+# is the subject, e.g. an employee recorded as their own manager; or the subject is the only
+# active holder of the offered role in the offered unit, e.g. a head nurse with no manager on
+# record who is the only supervisor of her ward), the task goes one level up, to the first
+# of these that has someone other than the subject:
+#   Supervisor / Department lanes: the subject's manager (walking up the manager chain past
+#     the subject), then the supervisors of the units above the lane's unit up to the clinic
+#     (nearest first), then clinic HR of the subject's clinic, then group HR;
+#   Clinic HR lane: group HR;
+#   Group HR lane: nobody is above; the lane is unresolvable (an incident an operator sees).
+# A role candidate that the subject shares with someone else stays as it is: the others work
+# it, and the services refuse the subject (`task_barred`). A role nobody holds is left alone
+# too (nobody is reached, not the subject). The escalation is recorded on the task's
+# creation event ("escalated").
+
+
+def _active_holders(role: str, unit: OrgUnit) -> set[int]:
+    return set(
+        RoleAssignment.objects.filter(role=role, org_unit=unit, user__is_active=True).values_list(
+            "user_id", flat=True
+        )
+    )
+
+
+def _subject_user_id(ctx: InstanceContext) -> int | None:
+    return ctx.subject.user_id if ctx.subject is not None else None
+
+
+def _reaches_subject_alone(c: Candidates, ctx: InstanceContext) -> bool:
+    subject_user = _subject_user_id(ctx)
+    if subject_user is None:
+        return False
+    if c.user is not None:
+        return c.user.pk == subject_user
+    if not c.role or c.org_unit is None:
+        return False
+    return _active_holders(c.role, c.org_unit) == {subject_user}
+
+
+def _has_someone_else(role: str, unit: OrgUnit | None, ctx: InstanceContext) -> bool:
+    return unit is not None and bool(_active_holders(role, unit) - {_subject_user_id(ctx)})
+
+
+def _managers_above(ctx: InstanceContext):
+    """The subject's manager chain, the subject left out (a cycle ends the walk)."""
+    subject = ctx.subject
+    seen = {subject.pk}
+    manager = subject.manager
+    while manager is not None and manager.pk not in seen:
+        seen.add(manager.pk)
+        user = manager.user
+        if user is not None and user.is_active and user.pk != subject.user_id:
+            yield Candidates(user=user)
+            return
+        manager = manager.manager
+
+
+def _levels_above(key: str, c: Candidates, ctx: InstanceContext):
+    """The levels above a lane's candidates, nearest first (the rule above)."""
+    clinic = _clinic_of(ctx.home_unit)
+    if key in ("supervisor", "department"):
+        yield from _managers_above(ctx)
+        unit = c.org_unit or ctx.home_unit
+        above = (
+            OrgUnit.objects.filter(pk__in=unit.ancestor_ids)
+            .exclude(pk=unit.pk)
+            .exclude(kind=OrgUnit.Kind.GROUP)
+            .order_by("-path")
+            if unit is not None
+            else []
+        )
+        for parent in above:
+            if _has_someone_else(Role.SUPERVISOR, parent, ctx):
+                yield Candidates(role=Role.SUPERVISOR, org_unit=parent)
+        if _has_someone_else(Role.CLINIC_HR, clinic, ctx):
+            yield Candidates(role=Role.CLINIC_HR, org_unit=clinic)
+    if key in ("supervisor", "department", "clinic_hr"):
+        try:
+            group = _group_hr(ctx)
+        except LaneUnresolvable:
+            return
+        if _has_someone_else(Role.GROUP_HR, group.org_unit, ctx):
+            yield group
+
+
+def _one_level_up(key: str, lane: str, c: Candidates, ctx: InstanceContext) -> Candidates:
+    named = c.user.get_username() if c.user is not None else f"{c.role} of {c.org_unit.code}"
+    for up in _levels_above(key, c, ctx):
+        return Candidates(
+            user=up.user,
+            role=up.role,
+            org_unit=up.org_unit,
+            escalated=f"{lane} would be the subject alone ({named}); one level up",
+        )
+    raise LaneUnresolvable(
+        f"the {lane} lane would offer a task about employee {ctx.subject.employee_no} to that"
+        " employee alone, and nobody above them can take it"
+    )
+
+
+def own_lane_q(field: str = "lane") -> Q:
+    """Rows whose `field` names a lane where the subject acts for themself (Employee,
+    Initiator, or no lane): the same test as `lane_key(...) in SUBJECT_OWN_LANES`, as a query
+    (for the inbox, which must not read the instance)."""
+    aliases = sorted(
+        {re.escape(a) for key in SUBJECT_OWN_LANES for a in _ALIASES[key]}, key=len, reverse=True
+    )
+    pattern = r"^\s*(" + "|".join(aliases) + r")\s*([(（/].*)?$"
+    return Q(**{field: ""}) | Q(**{f"{field}__iregex": pattern})
 
 
 def may_work(

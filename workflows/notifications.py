@@ -138,12 +138,20 @@ def _role_holders(role: str, org_unit_id: int | None) -> list[AbstractBaseUser]:
 
 
 def task_people(row: HumanTask) -> list[AbstractBaseUser]:
-    """Who works a task now: its assignee, else its named candidate, else the role holders."""
+    """Who works a task now: its assignee, else its named candidate, else the role holders;
+    never someone the four-eyes rule bars from it (the employee a review is about, who may
+    hold the offered role)."""
     if row.assignee_id is not None:
-        return [row.assignee]
-    if row.candidate_user_id is not None:
-        return [row.candidate_user]
-    return _role_holders(row.candidate_role, row.candidate_org_unit_id)
+        people = [row.assignee]
+    elif row.candidate_user_id is not None:
+        people = [row.candidate_user]
+    else:
+        people = _role_holders(row.candidate_role, row.candidate_org_unit_id)
+    return _not_barred(row, people)
+
+
+def _not_barred(row: HumanTask, people: list[AbstractBaseUser]) -> list[AbstractBaseUser]:
+    return [user for user in people if user is None or not assignment.task_barred(user, row)]
 
 
 def _webhooks_for(kind: str) -> list[str]:
@@ -265,7 +273,7 @@ def tasks_created(instance: ProcessInstance, rows: Iterable[HumanTask]) -> None:
             key = (row.candidate_role, row.candidate_org_unit_id)
             if key not in holders:
                 holders[key] = _role_holders(*key)
-            people = holders[key]
+            people = _not_barred(row, holders[key])
         else:
             people = task_people(row)
         values = _base_values(instance, row.name)
@@ -369,6 +377,10 @@ def notify_send(
     else:
         org_unit_id = candidates.org_unit.pk if candidates.org_unit else None
         people = _role_holders(candidates.role, org_unit_id)
+    if assignment.judges_subject(to) and instance.subject is not None:
+        # A message to a lane that judges the subject is not for the subject, who may hold
+        # the lane's role among others (alone, the lane went one level up).
+        people = [user for user in people if user.pk != instance.subject.user_id]
     # Sealed values (workflows/sensitive.py) are filled in only when every recipient may read
     # the subject's private data (the employee themself, HR over them); masked otherwise.
     may_read = instance.subject is not None and all(

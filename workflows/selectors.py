@@ -25,15 +25,24 @@ from workflows.services import current_version, version_bundle, version_outline
 
 def inbox(user: AbstractBaseUser) -> QuerySet[HumanTask]:
     """Open tasks assigned to `user`, offered to them by name, or offered to a role they hold
-    in the task's org unit. Reads HumanTask rows only, never a workflow."""
+    in the task's org unit; never a task that decides about `user` themself (a lane other
+    than Employee / Initiator of an instance about them: the four-eyes rule bars them from
+    it, so it is not theirs to do). Reads HumanTask rows only, never a workflow (the
+    instances about `user` are a subquery on their subject, no state is read)."""
     roles = RoleAssignment.objects.filter(user=user).values_list("role", "org_unit_id")
     offered = Q(candidate_user=user)
     for role, org_unit_id in roles:
         offered |= Q(candidate_role=role, candidate_org_unit_id=org_unit_id)
-    return HumanTask.objects.filter(
-        Q(assignee=user) | (Q(assignee__isnull=True) & offered),
-        status=HumanTask.Status.OPEN,
-    ).order_by("created_at", "id")
+    about_them = ProcessInstance.objects.filter(subject__user=user).values("pk")
+    judges_them = Q(instance_id__in=about_them) & ~assignment.own_lane_q()
+    return (
+        HumanTask.objects.filter(
+            Q(assignee=user) | (Q(assignee__isnull=True) & offered),
+            status=HumanTask.Status.OPEN,
+        )
+        .exclude(judges_them)
+        .order_by("created_at", "id")
+    )
 
 
 def instance_events(instance: ProcessInstance) -> QuerySet[WorkflowEvent]:

@@ -721,6 +721,7 @@ def _project_tasks(
                 "candidate_user": candidates.user.get_username() if candidates.user else None,
                 "candidate_role": candidates.role or None,
                 "candidate_org_unit": candidates.org_unit.code if candidates.org_unit else None,
+                **({"escalated": candidates.escalated} if candidates.escalated else {}),
             },
         )
     HumanTask.objects.bulk_create(new_rows)

@@ -73,9 +73,22 @@ def test_supervisor_lane_is_the_subjects_manager(org):
 
 
 def test_supervisor_lane_without_a_manager_is_the_supervisor_role_of_the_subjects_unit(org):
-    candidates = resolve("Supervisor (护士长/科室主任)", context(org.head_nurse))
+    newcomer = EmployeeFactory(org_unit=org.east_nursing)  # no manager on record yet
+
+    candidates = resolve("Supervisor (护士长/科室主任)", context(newcomer))
 
     assert candidates == Candidates(role=Role.SUPERVISOR, org_unit=org.east_nursing)
+
+
+def test_supervisor_lane_goes_one_level_up_when_the_subject_is_the_units_only_supervisor(org):
+    # (tests/security/test_trust_lane_one_level_up.py drives this through the API)
+    candidates = resolve("Supervisor (护士长/科室主任)", context(org.head_nurse))
+
+    assert (candidates.user, candidates.role, candidates.org_unit) == (
+        None,
+        Role.CLINIC_HR,
+        org.east,
+    )
 
 
 def test_supervisor_lane_prefers_the_instance_org_unit_over_the_subjects(org):
@@ -91,9 +104,21 @@ def test_clinic_hr_lane_is_hr_of_the_clinic_above_the_subjects_department(org):
 
 
 def test_clinic_hr_lane_for_someone_working_at_the_clinic_itself(org):
-    candidates = resolve("Clinic HR", context(org.west_hr))
+    receptionist = EmployeeFactory(org_unit=org.west)
+
+    candidates = resolve("Clinic HR", context(receptionist))
 
     assert candidates == Candidates(role=Role.CLINIC_HR, org_unit=org.west)
+
+
+def test_clinic_hr_lane_about_the_clinics_only_hr_goes_to_group_hr(org):
+    candidates = resolve("Clinic HR", context(org.west_hr))
+
+    assert (candidates.user, candidates.role, candidates.org_unit) == (
+        None,
+        Role.GROUP_HR,
+        org.group,
+    )
 
 
 def test_group_hr_lane_is_hr_of_the_group(org):
