@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 
 from hr.models import RoleAssignment
-from web.labels import EVENT_KINDS
+from web.labels import ELEMENT_FIELDS, ELEMENT_TYPES, EVENT_KINDS
 from web.text import in_language
 
 register = template.Library()
@@ -34,6 +34,18 @@ def role_label(role: str) -> str:
 @register.filter
 def event_label(kind: str) -> str:
     return EVENT_KINDS.get(kind, kind)
+
+
+@register.filter
+def element_type_label(spec_type: str) -> str:
+    """A BPMN element type of the deploy diff ("UserTask") in the active language."""
+    return ELEMENT_TYPES.get(spec_type, spec_type)
+
+
+@register.filter
+def element_field_label(field: str) -> str:
+    """What changed in an element of the deploy diff ("outgoing") in the active language."""
+    return ELEMENT_FIELDS.get(field, field)
 
 
 @register.filter
