@@ -170,6 +170,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "login_ip": os.environ.get("CAREFLOW_LOGIN_RATE_PER_IP", "100/min"),
         "login_username": os.environ.get("CAREFLOW_LOGIN_RATE_PER_USERNAME", "5/min"),
+        # Feedback receipt lookups (POST /api/v1/feedback/receipt, no sign-in) per address.
+        "feedback_receipt": os.environ.get("CAREFLOW_FEEDBACK_RECEIPT_RATE", "20/min"),
     },
 }
 

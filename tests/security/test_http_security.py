@@ -189,6 +189,7 @@ def test_the_default_rates(settings):
     assert settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] == {
         "login_ip": "100/min",
         "login_username": "5/min",
+        "feedback_receipt": "20/min",
     }
 
 
