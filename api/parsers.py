@@ -130,9 +130,28 @@ def check_tree(data: Any) -> None:
         raise InvalidInput(sorted(errors, key=lambda e: e["field"]))
 
 
+class _DuplicateKey(Exception):
+    def __init__(self, key: str):
+        self.key = key
+
+
+def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """json's object_pairs_hook: the object as a dict, unless a key appears twice (which
+    Python would silently resolve to the last value, and another reader to the first)."""
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
+    return data
+
+
 class JSONParser(parsers.JSONParser):
     """DRF's JSON parser, refusing bodies nested too deeply for the decoder (a RecursionError
-    would be a 500) and text that `text_problem` refuses."""
+    would be a 500), objects that name a key twice (`{"is_anonymous": true, "is_anonymous":
+    false}`), and text that `text_problem` refuses."""
 
     def parse(self, stream, media_type=None, parser_context=None):
         encoding = parsers.get_encoding(parser_context or {})
@@ -140,7 +159,13 @@ class JSONParser(parsers.JSONParser):
             data = json.load(
                 codecs.getreader(encoding)(stream),
                 parse_constant=strict_constant if api_settings.STRICT_JSON else None,
+                object_pairs_hook=_object_without_duplicates,
             )
+        except _DuplicateKey as exc:
+            field = exc.key[:200] if not text_problem(exc.key) else "<key>"
+            raise InvalidInput(
+                [{"field": field, "message": "appears more than once in the JSON object"}]
+            ) from None
         except RecursionError:
             raise InvalidInput(
                 [

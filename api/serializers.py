@@ -1,9 +1,12 @@
 """Serializers shared by several views: a strict input base and the output shapes."""
 
+import datetime as dt
 from collections.abc import Mapping
 
+from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
+from api.filters import datetime_problem
 from workflows.models import (
     HumanTask,
     Incident,
@@ -28,6 +31,25 @@ class StrictInput(serializers.Serializer):
         if errors:
             raise serializers.ValidationError(errors)
         return value
+
+
+class DateTimeField(serializers.DateTimeField):
+    """DRF's date-time field for input (bodies and query strings), refusing what
+    `api.filters.datetime_problem` refuses: an offset beyond ±14:00, or a moment outside the
+    years 1..9999 in UTC (PostgreSQL answered 500 for `+20:00`)."""
+
+    def to_internal_value(self, value):
+        parsed = value
+        if isinstance(value, str):
+            try:
+                parsed = parse_datetime(value.strip())
+            except ValueError:  # well-formed but impossible (month 13): DRF says invalid
+                parsed = None
+        if isinstance(parsed, dt.datetime):
+            problem = datetime_problem(parsed)
+            if problem:
+                raise serializers.ValidationError(problem, code="out_of_range")
+        return super().to_internal_value(value)
 
 
 class VersionOut(serializers.ModelSerializer):

@@ -133,10 +133,12 @@ urlpatterns = [
     # --- benefit claims and feedback closure (福利申请, 心声直达) ---
     path("benefits", benefit_views.BenefitListApi.as_view(), name="benefits"),
     path("feedback", feedback_views.FeedbackSubmitApi.as_view(), name="feedback-submit"),
+    # The receipt code goes in the body, never in the URL (access logs keep URLs).
+    path("feedback/receipt", feedback_views.FeedbackReceiptApi.as_view(), name="feedback-receipt"),
     path(
         "feedback/<str:receipt_code>",
-        feedback_views.FeedbackStatusApi.as_view(),
-        name="feedback-status",
+        feedback_views.FeedbackReceiptInPathApi.as_view(),
+        name="feedback-receipt-in-path",
     ),
     # --- end benefit claims and feedback closure ---
     # --- performance appraisal (monthly scores, closing a month) ---

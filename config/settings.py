@@ -200,6 +200,10 @@ REST_FRAMEWORK = {
     # How many proxies in front of the server append to X-Forwarded-For: 0 means the client
     # address is REMOTE_ADDR, so a forged header cannot dodge a per-address throttle.
     "NUM_PROXIES": int(os.environ.get("CAREFLOW_NUM_PROXIES", "0")),
+    "DEFAULT_THROTTLE_RATES": {
+        # Feedback receipt lookups (POST /api/v1/feedback/receipt, no sign-in) per address.
+        "feedback_receipt": os.environ.get("CAREFLOW_FEEDBACK_RECEIPT_RATE", "20/min"),
+    },
 }
 
 # API tokens (django-rest-knox): the database keeps only a SHA-512 digest of each token, the

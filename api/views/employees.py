@@ -5,6 +5,7 @@ fields (national ID number, phone, bank account, address, family members) only t
 employee and HR over them, and each time they are shown the access log gets a row.
 """
 
+from django.db import transaction
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
@@ -13,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.permissions import IsAccessLogReader
-from api.serializers import StrictInput
+from api.serializers import DateTimeField, StrictInput
 from hr.models import Employee, FamilyMember, SensitiveAccess
 from hr.selectors import access_log_visible_to, employees_visible_to, may_see_private
 from hr.services.privacy import access_record, employee_update_private
@@ -133,10 +134,15 @@ class EmployeeDetailApi(APIView):
         employee = visible_employee(request, employee_id)
         payload = self.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        employee = employee_update_private(
-            employee=employee, actor=request.user, changes=dict(payload.validated_data)
-        )
-        return Response(employee_detail(request, employee))
+        # The change, the access-log row and the answer commit together or not at all: an
+        # answer that cannot be built must not leave the change behind (it once answered 500
+        # after committing).
+        with transaction.atomic():
+            employee = employee_update_private(
+                employee=employee, actor=request.user, changes=dict(payload.validated_data)
+            )
+            answer = employee_detail(request, employee)
+        return Response(answer)
 
 
 class AccessLogOut(serializers.ModelSerializer):
@@ -158,14 +164,14 @@ class AccessLogApi(ListAPIView):
     class FilterSerializer(StrictInput):
         user = serializers.CharField(required=False, help_text="username of the reader")
         employee = serializers.CharField(required=False, help_text="employee number")
-        to = serializers.DateTimeField(required=False)
+        to = DateTimeField(required=False)
         page = serializers.IntegerField(required=False, min_value=1)
         page_size = serializers.IntegerField(required=False, min_value=1, max_value=200)
 
         def get_fields(self):
             # "from" is a Python keyword, so it cannot be a declared attribute.
             fields = super().get_fields()
-            fields["from"] = serializers.DateTimeField(required=False)
+            fields["from"] = DateTimeField(required=False)
             return fields
 
     @extend_schema(

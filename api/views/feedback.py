@@ -5,6 +5,7 @@ submission endpoint hands the request to `hr.services.feedback.feedback_submit`,
 anonymous submission never records who sent it. Nothing here logs the request user.
 """
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -18,10 +19,15 @@ from hr.services import feedback
 
 
 class ReceiptLookupThrottle(SimpleRateThrottle):
-    """Slows down anyone trying receipt codes at random (keyed by client address only)."""
+    """Slows down anyone trying receipt codes at random: lookups per client address (the
+    address DRF derives with NUM_PROXIES), at DEFAULT_THROTTLE_RATES["feedback_receipt"];
+    over it, 429 with Retry-After. Every lookup counts, found or not."""
 
     scope = "feedback_receipt"
-    rate = "60/minute"
+
+    def get_rate(self) -> str:
+        # Read when used, not when imported, so the settings of the moment apply.
+        return settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"][self.scope]
 
     def get_cache_key(self, request, view):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
@@ -74,32 +80,61 @@ class FeedbackSubmitApi(APIView):
         )
 
 
-class FeedbackStatusApi(APIView):
-    """Status and outcome of the feedback a receipt code belongs to (nothing else)."""
+class FeedbackReceiptApi(APIView):
+    """Status and public answers of the feedback a receipt code belongs to (nothing else).
+
+    The code travels in the body, never in the URL: URLs end up in access logs beside the
+    client's address. No sign-in (anonymous senders follow their feedback with the code
+    alone); throttled per client address. A code that is wrong in any way answers the same
+    404."""
 
     permission_classes = [AllowAny]
     throttle_classes = [ReceiptLookupThrottle]
 
-    class OutputSerializer(serializers.Serializer):
-        receipt_code = serializers.CharField()
-        status = serializers.ChoiceField(choices=FeedbackTicket.Status.choices)
-        outcome = serializers.CharField(allow_null=True, help_text="what was done, when resolved")
-        reason = serializers.CharField(allow_null=True, help_text="why, when not resolved")
-        follow_up_plan = serializers.CharField(allow_null=True, help_text="when not resolved")
+    class InputSerializer(StrictInput):
+        receipt_code = serializers.CharField(max_length=64, help_text="e.g. FB-7KQ2-M9XD-4RTA")
 
-    @extend_schema(responses=OutputSerializer)
-    def get(self, request, receipt_code: str):
-        ticket = feedback.feedback_ticket_by_receipt(receipt_code=receipt_code)
-        is_resolved = ticket.status == FeedbackTicket.Status.RESOLVED
-        is_not_resolved = ticket.status == FeedbackTicket.Status.NOT_RESOLVED
-        return Response(
-            self.OutputSerializer(
-                {
-                    "receipt_code": ticket.receipt_code,
-                    "status": ticket.status,
-                    "outcome": ticket.resolution if is_resolved else None,
-                    "reason": ticket.resolution if is_not_resolved else None,
-                    "follow_up_plan": ticket.follow_up_plan if is_not_resolved else None,
-                }
-            ).data
+    class OutputSerializer(serializers.Serializer):
+        status = serializers.ChoiceField(choices=FeedbackTicket.Status.choices)
+        outcome = serializers.CharField(
+            allow_null=True, help_text="what was done, when resolved (as the handler wrote it)"
         )
+        reason = serializers.CharField(
+            allow_null=True, help_text="why, when not resolved (as the handler wrote it)"
+        )
+        follow_up_plan = serializers.CharField(
+            allow_null=True, help_text="when not resolved (as the handler wrote it)"
+        )
+
+    @extend_schema(request=InputSerializer, responses=OutputSerializer)
+    def post(self, request):
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        answer = feedback.feedback_receipt_answer(
+            receipt_code=payload.validated_data["receipt_code"]
+        )
+        return Response(self.OutputSerializer(answer).data)
+
+
+@extend_schema(exclude=True)
+class FeedbackReceiptInPathApi(APIView):
+    """The former `GET /feedback/{receipt_code}`: gone, for every method, without looking the
+    code up, and kept out of the request log (which would write the code beside the path)."""
+
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    def get(self, request, *args, **kwargs):
+        response = Response(
+            {
+                "detail": "receipt codes are not accepted in the URL: send "
+                '{"receipt_code": "..."} in the body of POST /api/v1/feedback/receipt'
+            },
+            status=status.HTTP_410_GONE,
+        )
+        # Django's request log writes the path of every 4xx answer; this path holds a code.
+        response._has_been_logged = True
+        return response
+
+    def http_method_not_allowed(self, request, *args, **kwargs):
+        return self.get(request)

@@ -9,6 +9,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.filters import IsoDateTimeFilter
 from api.permissions import IsIncidentReader, IsMessageSender, IsMigrator, IsOperator
 from api.serializers import IncidentOut, InstanceOut, StrictInput
 from hr.models import Employee, OrgUnit
@@ -37,8 +38,8 @@ class InstanceFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=ProcessInstance.Status.choices)
     subject = django_filters.CharFilter(field_name="subject__employee_no")
     version = django_filters.NumberFilter(field_name="version__number")
-    started_after = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
-    started_before = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="lt")
+    started_after = IsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
+    started_before = IsoDateTimeFilter(field_name="started_at", lookup_expr="lt")
     mine = django_filters.BooleanFilter(method="started_by_me", label="started by me")
 
     class Meta:

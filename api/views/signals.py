@@ -10,9 +10,9 @@ from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 
-from api.filters import refuse_unknown_filters
+from api.filters import IsoDateTimeFilter, refuse_unknown_filters
 from api.permissions import HasAnyRole
-from api.serializers import StrictInput
+from api.serializers import DateTimeField, StrictInput
 from hr.models import ComplianceSignal, Employee, RoleAssignment
 from hr.selectors import active_employee, has_role, holds_role_over, hr_records_visible_to
 from hr.services import compliance as compliance_services
@@ -79,8 +79,8 @@ class SignalFilter(django_filters.FilterSet):
     employee = django_filters.CharFilter(field_name="employee__employee_no")
     kind = django_filters.ChoiceFilter(choices=ComplianceSignal.Kind.choices)
     clause = django_filters.CharFilter(field_name="clause_code")
-    occurred_after = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
-    occurred_before = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+    occurred_after = IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
 
     class Meta:
         model = ComplianceSignal
@@ -107,7 +107,7 @@ class SignalApi(ListAPIView):
             required=False,
             default=ComplianceSignal.Severity.MINOR,
         )
-        occurred_at = serializers.DateTimeField()
+        occurred_at = DateTimeField()
         source = serializers.RegexField(
             r"^[A-Za-z0-9_.:-]{1,64}$",
             help_text='the sending system or channel, e.g. "attendance-system"',

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.sensitive import shown
-from api.serializers import StrictInput, TaskOut
+from api.serializers import DateTimeField, StrictInput, TaskOut
 from workflows import selectors, services
 from workflows.exceptions import InvalidInput, NotFound
 from workflows.models import HumanTask
@@ -46,7 +46,7 @@ class InboxApi(ListAPIView):
 
     class FilterSerializer(StrictInput):
         process = serializers.CharField(required=False)
-        due_before = serializers.DateTimeField(required=False)
+        due_before = DateTimeField(required=False)
         overdue = serializers.BooleanField(required=False, allow_null=True, default=None)
         page = serializers.IntegerField(required=False, min_value=1)
         page_size = serializers.IntegerField(required=False, min_value=1, max_value=200)

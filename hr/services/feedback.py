@@ -23,7 +23,7 @@ from hr.models import Employee, FeedbackTicket, OrgUnit, RoleAssignment
 from hr.selectors import working_days_after
 from workflows import services as workflow_services
 from workflows.exceptions import InvalidInput, NotFound
-from workflows.models import ProcessInstance
+from workflows.models import ProcessInstance, WorkflowEvent
 
 PROCESS_KEY = "feedback_closure"
 Status = FeedbackTicket.Status
@@ -144,13 +144,82 @@ def feedback_submit(
 
 
 def feedback_ticket_by_receipt(*, receipt_code: str) -> FeedbackTicket:
-    """The ticket a receipt code belongs to, or NotFound."""
+    """The ticket a receipt code belongs to, or NotFound (the same answer for a code that is
+    malformed and one that merely does not exist: nothing tells them apart)."""
     ticket = FeedbackTicket.objects.filter(
         receipt_code=normalise_receipt_code(receipt_code)
     ).first()
     if ticket is None:
         raise NotFound("no feedback with this receipt code")
     return ticket
+
+
+# The form fields (feedback_resolution.json) in which a person writes the answers the
+# receipt shows: a ticket's text is shown only when it is what a person typed in one of them.
+ANSWER_FORM_FIELDS = ("resolution", "reason", "follow_up_plan")
+
+
+@dataclass(frozen=True)
+class ReceiptAnswer:
+    """What anyone holding the receipt code may read: the status and the answers a person
+    wrote for the sender. Nothing else of the ticket, and nothing of its process."""
+
+    status: str
+    outcome: str | None
+    reason: str | None
+    follow_up_plan: str | None
+
+
+def _texts_typed_by_people(ticket: FeedbackTicket) -> dict[str, set[str]]:
+    """The answer fields (`resolution`, `reason`, `follow_up_plan`) as people submitted them
+    in user tasks of the feedback instance that this ticket's submission started (the first
+    feedback_closure instance whose start data names the ticket), by field name."""
+    started = (
+        WorkflowEvent.objects.filter(
+            kind=WorkflowEvent.Kind.INSTANCE_STARTED,
+            instance__definition__key=PROCESS_KEY,
+            data__data__ticket_id=ticket.pk,
+        )
+        .order_by("instance_id")
+        .values_list("instance_id", flat=True)
+        .first()
+    )
+    typed: dict[str, set[str]] = {}
+    if started is None:
+        return typed
+    submissions = WorkflowEvent.objects.filter(
+        instance_id=started, kind=WorkflowEvent.Kind.TASK_COMPLETED, actor__isnull=False
+    ).values_list("data", flat=True)
+    for data in submissions:
+        submitted = data.get("submitted") if isinstance(data, dict) else None
+        for name, value in (submitted or {}).items():
+            if name in ANSWER_FORM_FIELDS and isinstance(value, str) and value.strip():
+                typed.setdefault(name, set()).add(value.strip())
+    return typed
+
+
+def feedback_receipt_answer(*, receipt_code: str) -> ReceiptAnswer:
+    """The receipt answer for a code (NotFound when no ticket has it).
+
+    A diagram writes the ticket's texts (through hr.feedback_close_*), so a text is shown only
+    when it is the one a person typed into the resolution form of this ticket's own process:
+    a value a script put in its place (process data, another employee's record) is withheld,
+    and the status alone is answered."""
+    ticket = feedback_ticket_by_receipt(receipt_code=receipt_code)
+    closed = ticket.status in (Status.RESOLVED, Status.NOT_RESOLVED)
+    typed = _texts_typed_by_people(ticket) if closed else {}
+
+    def public(text: str, field: str) -> str | None:
+        return text if text and text in typed.get(field, set()) else None
+
+    is_resolved = ticket.status == Status.RESOLVED
+    is_not_resolved = ticket.status == Status.NOT_RESOLVED
+    return ReceiptAnswer(
+        status=ticket.status,
+        outcome=public(ticket.resolution, "resolution") if is_resolved else None,
+        reason=public(ticket.resolution, "reason") if is_not_resolved else None,
+        follow_up_plan=public(ticket.follow_up_plan, "follow_up_plan") if is_not_resolved else None,
+    )
 
 
 def _ticket_locked(ticket_id: int) -> FeedbackTicket:

@@ -6,9 +6,10 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
+from hr import crypto
 from hr.models import Employee, SensitiveAccess
 from hr.selectors import editable_fields
-from workflows.exceptions import NotAllowed
+from workflows.exceptions import InvalidInput, NotAllowed
 
 logger = logging.getLogger(__name__)
 
@@ -27,15 +28,37 @@ def access_record(
     )
 
 
+def _check_readable(employee: Employee) -> None:
+    """The record, as the answer shows it, must decrypt: a value under a field key this
+    server does not hold (CAREFLOW_FIELD_KEYS) is refused before anything is written, where it
+    used to be found only while answering, after the change had been committed."""
+    try:
+        list(employee.family.all())
+    except crypto.DecryptionFailed:
+        raise InvalidInput(
+            [
+                {
+                    "field": "family.name",
+                    "message": "a stored value cannot be decrypted with the configured field "
+                    "keys; nothing was changed",
+                }
+            ]
+        ) from None
+
+
 def employee_update_private(
     *, employee: Employee, actor: AbstractBaseUser, changes: dict[str, Any]
 ) -> Employee:
-    """Change private fields of `employee`; each must be one `actor` may edit (else NotAllowed)."""
+    """Change private fields of `employee`; each must be one `actor` may edit (else NotAllowed).
+
+    Everything is checked before the first write (who may change what, that the record can be
+    read back); call it inside the caller's transaction when the answer is built after it."""
     refused = sorted(set(changes) - editable_fields(actor, employee))
     if refused:
         raise NotAllowed("you may not change " + ", ".join(refused))
     if not changes:
         return employee
+    _check_readable(employee)
     with transaction.atomic():
         for name, value in changes.items():
             setattr(employee, name, value)

@@ -220,9 +220,13 @@ def requests_for(i: int, t: int, v: int, incident: int, note: int, e: int):
             ("/api/v1/feedback", {}, "json"),
             [401, 400, 400, 400, 400, 400, 400],
         ),
-        ("feedback-status", "get"): (
-            ("/api/v1/feedback/NO-SUCH-CODE", None, None),
+        ("feedback-receipt", "post"): (
+            ("/api/v1/feedback/receipt", {"receipt_code": "NO-SUCH-CODE"}, "json"),
             [404, 404, 404, 404, 404, 404, 404],
+        ),
+        ("feedback-receipt-in-path", "get"): (
+            ("/api/v1/feedback/NO-SUCH-CODE", None, None),
+            [410, 410, 410, 410, 410, 410, 410],
         ),
         ("appraisals", "post"): (
             ("/api/v1/appraisals", {}, "json"),

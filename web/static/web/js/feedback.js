@@ -1,4 +1,5 @@
-/* Employee voice: send feedback through POST /api/v1/feedback, follow it by receipt code. */
+/* Employee voice: send feedback through POST /api/v1/feedback, follow it by receipt code
+   (POST /api/v1/feedback/receipt, the code in the body). */
 (function () {
   "use strict";
   const CF = window.CareFlow;
@@ -25,12 +26,16 @@
     });
   }
 
+  /* The receipt code goes in the body of a POST, never in a URL (URLs end up in logs). */
   async function lookUp(code) {
-    const result = await CF.api("GET", "/api/v1/feedback/" + encodeURIComponent(code));
+    const result = await CF.api("POST", "/api/v1/feedback/receipt", { receipt_code: code });
     const message = document.getElementById("lookup-message");
     if (!result.ok) {
       document.getElementById("lookup-result").hidden = true;
-      return CF.say(message, CF.errorText(result), "error");
+      let text = CF.errorText(result);
+      if (result.status === 404) text = gettext("No feedback has this receipt code. Check it and try again.");
+      if (result.status === 429) text = gettext("Too many look-ups from this network. Please wait a minute and try again.");
+      return CF.say(message, text, "error");
     }
     message.textContent = "";
     message.className = "";
@@ -40,6 +45,10 @@
     document.getElementById("lookup-reason").textContent = ticket.reason || "—";
     document.getElementById("lookup-plan").textContent = ticket.follow_up_plan || "—";
     document.getElementById("lookup-result").hidden = false;
+    const closed = ticket.status === "resolved" || ticket.status === "not_resolved";
+    if (closed && !ticket.outcome && !ticket.reason && !ticket.follow_up_plan) {
+      CF.say(message, gettext("The handler's answer cannot be shown here."), "");
+    }
   }
 
   form.addEventListener("submit", async (event) => {
