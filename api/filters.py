@@ -46,22 +46,27 @@ def datetime_problem(value: dt.datetime) -> str | None:
     return None
 
 
+def written_datetime_problem(value: object) -> str | None:
+    """`datetime_problem` of a value as a client wrote it (text or a datetime); None also for
+    text that is no date-time, which the field itself then calls invalid."""
+    parsed = value
+    if isinstance(value, str):
+        try:
+            parsed = parse_datetime(value.strip())
+        except ValueError:  # well-formed but impossible (month 13)
+            parsed = None
+    return datetime_problem(parsed) if isinstance(parsed, dt.datetime) else None
+
+
 class BoundedIsoDateTimeField(django_filters.fields.IsoDateTimeField):
     """django-filter's ISO 8601 form field, refusing what `datetime_problem` refuses."""
 
     def to_python(self, value):
         # Check the value as written, before django-filter moves it to the current zone
         # (which itself overflows at the edges of the calendar).
-        parsed = value
-        if isinstance(value, str):
-            try:
-                parsed = parse_datetime(value.strip())
-            except ValueError:  # well-formed but impossible (month 13): the field says invalid
-                parsed = None
-        if isinstance(parsed, dt.datetime):
-            problem = datetime_problem(parsed)
-            if problem:
-                raise forms.ValidationError(problem, code="out_of_range")
+        problem = written_datetime_problem(value)
+        if problem:
+            raise forms.ValidationError(problem, code="out_of_range")
         return super().to_python(value)
 
 

@@ -1,12 +1,10 @@
 """Serializers shared by several views: a strict input base and the output shapes."""
 
-import datetime as dt
 from collections.abc import Mapping
 
-from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
-from api.filters import datetime_problem
+from api.filters import written_datetime_problem
 from workflows.models import (
     HumanTask,
     Incident,
@@ -39,16 +37,9 @@ class DateTimeField(serializers.DateTimeField):
     years 1..9999 in UTC (PostgreSQL answered 500 for `+20:00`)."""
 
     def to_internal_value(self, value):
-        parsed = value
-        if isinstance(value, str):
-            try:
-                parsed = parse_datetime(value.strip())
-            except ValueError:  # well-formed but impossible (month 13): DRF says invalid
-                parsed = None
-        if isinstance(parsed, dt.datetime):
-            problem = datetime_problem(parsed)
-            if problem:
-                raise serializers.ValidationError(problem, code="out_of_range")
+        problem = written_datetime_problem(value)
+        if problem:
+            raise serializers.ValidationError(problem, code="out_of_range")
         return super().to_internal_value(value)
 
 
