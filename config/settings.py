@@ -471,7 +471,7 @@ LOGGING = {
 }
 
 CELERY_BEAT_SCHEDULE = {
-    # Once a day: start a renewal for every credential 90 days from expiry (idempotent).
+    # Once a day: start a renewal for every credential 3 months from expiry (idempotent).
     "scan-licence-renewals": {
         "task": "workers.scan_licence_renewals",
         "schedule": crontab(hour=CAREFLOW["LICENCE_SCAN_HOUR"], minute=0),

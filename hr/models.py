@@ -721,8 +721,8 @@ class SensitiveAccess(models.Model):
 
 class CredentialRenewal(models.Model):
     """The renewal of one credential. There is at most one per credential, ever: the daily
-    scan starts it when the credential is 90 days from expiry. The renewed credential is a new
-    `Credential` row that `replaces` this one."""
+    scan starts it three calendar months before the credential's last valid day. The renewed
+    credential is a new `Credential` row that `replaces` this one."""
 
     class Status(models.TextChoices):
         OPEN = "open", "Open 办理中"

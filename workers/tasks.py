@@ -50,6 +50,6 @@ def story_monthly_award() -> int | None:
 
 @shared_task(name="workers.scan_licence_renewals")
 def scan_licence_renewals() -> int:
-    """Daily (beat): start a renewal for every credential 90 days from expiry; credentials
+    """Daily (beat): start a renewal for every credential 3 months from expiry; credentials
     that have one already are left alone, so a second run the same day starts nothing."""
     return len(licence_services.licence_renewal_scan())

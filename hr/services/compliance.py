@@ -18,6 +18,11 @@ transaction, under a lock on the employee:
 - a patient commendation becomes an `Achievement` the promotion requirements count and, when
   the DMN names an indicator of the employee's role family, an `AppraisalInput` that adds its
   points to that indicator of the month's appraisal (applied when the scores arrive).
+
+"Within 30 days" counts calendar days in the group's time zone (settings.TIME_ZONE), not
+hours: two violations are in one window when their local dates are at most 30 days apart,
+whatever the time of day (1 Jan 08:00 and 31 Jan 18:00 are 30 days apart and count
+together; 1 Jan 00:00 and 1 Feb 00:00 are 31 days apart and do not).
 """
 
 import datetime as dt
@@ -43,7 +48,8 @@ from workflows import services as workflow_services
 from workflows.exceptions import Conflict, InvalidInput, NotFound
 from workflows.models import HumanTask, ProcessInstance
 
-# The third violation of one clause within 30 days starts the deduction process.
+# The third violation of one clause within 30 days starts the deduction process: 30 calendar
+# days between the local dates the violations occurred on (see `days_apart`).
 VIOLATIONS_TO_ACT = 3
 WINDOW_DAYS = 30
 DEDUCTION_PROCESS = "compliance_deduction"
@@ -89,15 +95,35 @@ def signal_classify(*, employee: Employee, kind: str, severity: str) -> dict[str
     }
 
 
+def _local_date(moment: dt.datetime) -> dt.date:
+    """The calendar date of a moment in the group's time zone."""
+    return timezone.localdate(moment, timezone.get_default_timezone())
+
+
+def _start_of(day: dt.date) -> dt.datetime:
+    """00:00 of a calendar date in the group's time zone."""
+    return timezone.make_aware(
+        dt.datetime.combine(day, dt.time.min), timezone.get_default_timezone()
+    )
+
+
+def days_apart(earlier: dt.datetime, later: dt.datetime) -> int:
+    """Calendar days between the local dates of two moments (times of day do not matter)."""
+    return (_local_date(later) - _local_date(earlier)).days
+
+
 def violations_in_window(signal: ComplianceSignal) -> list[ComplianceSignal]:
     """The violations of the signal's clause by the same employee that occurred in the 30
-    days up to it (both ends included), oldest first."""
+    calendar days up to it: from 00:00 of the local date 30 days before its own to the signal
+    itself (both ends included), oldest first."""
     return list(
         ComplianceSignal.objects.filter(
             employee_id=signal.employee_id,
             clause_code=signal.clause_code,
             is_violation=True,
-            occurred_at__gte=signal.occurred_at - dt.timedelta(days=WINDOW_DAYS),
+            occurred_at__gte=_start_of(
+                _local_date(signal.occurred_at) - dt.timedelta(days=WINDOW_DAYS)
+            ),
             occurred_at__lte=signal.occurred_at,
         ).order_by("occurred_at", "pk")
     )
@@ -203,12 +229,13 @@ def _start_deductions(
 ) -> ProcessInstance | None:
     """Start the deduction a newly recorded violation completes, if any.
 
-    Each violation counts towards one deduction at most: three of a clause that occurred
-    within 30 days of each other and that no deduction has counted yet start one, which
+    Each violation counts towards one deduction at most: three of a clause whose local dates
+    are at most 30 days apart and that no deduction has counted yet start one, which
     counts those three. Signals may arrive out of the order they occurred in (an attendance
     system sends a week at once, newest first), so the three need not end with the new one:
     the earliest such three that hold it are taken, and the deduction is started for the
     last of them by date (its month is the notice's)."""
+    day = _local_date(signal.occurred_at)
     window = dt.timedelta(days=WINDOW_DAYS)
     uncounted = list(
         ComplianceSignal.objects.filter(
@@ -216,14 +243,16 @@ def _start_deductions(
             clause_code=signal.clause_code,
             is_violation=True,
             deduction_instance_id__isnull=True,
-            occurred_at__gte=signal.occurred_at - window,
-            occurred_at__lte=signal.occurred_at + window,
+            occurred_at__gte=_start_of(day - window),
+            occurred_at__lt=_start_of(day + window + dt.timedelta(days=1)),
         ).order_by("occurred_at", "pk")
     )
     n = VIOLATIONS_TO_ACT
     for i in range(len(uncounted) - n + 1):
         three = uncounted[i : i + n]
-        if signal in three and three[-1].occurred_at - three[0].occurred_at <= window:
+        if signal in three and days_apart(three[0].occurred_at, three[-1].occurred_at) <= (
+            WINDOW_DAYS
+        ):
             instance = _start_deduction(three[-1], started_by)
             ComplianceSignal.objects.filter(pk__in=[s.pk for s in three]).update(
                 deduction_instance_id=instance.pk

@@ -4,10 +4,11 @@ Every credential with a validity date (practising licence, nurse licence, radiat
 CPR certificate ...) is renewed through the `licence_renewal` process:
 
 - the daily scan (`licence_renewal_scan`: Celery beat `workers.scan_licence_renewals` and
-  `manage.py scan_licence_renewals`) starts one instance per active credential that is at most
-  90 days from expiry (`RENEWAL_WINDOW_DAYS`); a credential gets one renewal, ever, so running
-  the scan again starts nothing new. The instance reminds the holder and their supervisor at
-  once: that is the reminder 90 days before expiry;
+  `manage.py scan_licence_renewals`) starts one instance per active credential whose reminder
+  date (`reminder_date`: three calendar months before its last valid day,
+  `RENEWAL_WINDOW_MONTHS`) has come; a credential gets one renewal, ever, so running the scan
+  again starts nothing new. The instance reminds the holder and their supervisor at once: that
+  is the reminder "3 months ahead";
 - the holder uploads the new document, clinic HR verifies it: accepted, a new `Credential`
   row `replaces` the old one (kept, superseded, as history); rejected, it goes back to the
   holder with the reason;
@@ -16,13 +17,18 @@ CPR certificate ...) is renewed through the `licence_renewal` process:
 - at expiry the holder is not eligible for duty in that role (`DutyRestriction`, shown in
   `GET /api/v1/me` and `GET /api/v1/licences/`) until the renewal is accepted.
 
-Days count in the group's time zone (settings.TIME_ZONE): a credential valid until 30 June is
-90 days from expiry on 2 April, escalated at 00:00 on 31 May and expired at 00:00 on 1 July.
+Dates count in the group's time zone (settings.TIME_ZONE). "3 months ahead" is calendar
+months: the reminder date is the same day of the month three months before the last valid
+day, or the last day of that month when it is shorter (valid until 31 May: reminded on 28 Feb,
+29 Feb in a leap year; valid until 30 June: on 30 March). The escalation stays in days (30
+calendar days before the last valid day, 00:00). A credential valid until 30 June is reminded
+on 30 March, escalated at 00:00 on 31 May and expired at 00:00 on 1 July.
 """
 
 import datetime as dt
 from typing import Any
 
+from dateutil.relativedelta import relativedelta
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import QuerySet
@@ -33,8 +39,9 @@ from workflows import services as workflow_services
 from workflows.exceptions import Conflict, InvalidInput, NotFound
 from workflows.models import Document, ProcessInstance
 
-# A renewal starts (and the holder and supervisor are reminded) this many days before expiry.
-RENEWAL_WINDOW_DAYS = 90
+# A renewal starts (and the holder and supervisor are reminded) this many calendar months
+# before the last valid day.
+RENEWAL_WINDOW_MONTHS = 3
 LICENCE_PROCESS = "licence_renewal"
 
 
@@ -48,12 +55,29 @@ def expires_at(credential: Credential) -> dt.datetime:
     return _local_midnight(credential.valid_until_date + dt.timedelta(days=1))
 
 
+def reminder_date(valid_until_date: dt.date) -> dt.date:
+    """The day a credential's renewal starts and its holder is reminded: three calendar months
+    before its last valid day, the same day of the month or the last day of that month when
+    it is shorter (31 May -> 28 Feb, 29 Feb in a leap year; 30 June -> 30 March)."""
+    return valid_until_date - relativedelta(months=RENEWAL_WINDOW_MONTHS)
+
+
+def last_valid_day_due(today: dt.date) -> dt.date:
+    """The latest last valid day whose reminder date is `today` or earlier: three calendar
+    months on, or the end of that month when today is the last day of its month (on 28 Feb
+    2027 every credential ending in May is due: their reminder dates all clamp to 28 Feb)."""
+    if (today + dt.timedelta(days=1)).day == 1:
+        return today + relativedelta(months=RENEWAL_WINDOW_MONTHS, day=31)
+    return today + relativedelta(months=RENEWAL_WINDOW_MONTHS)
+
+
 def credentials_due_for_renewal(*, today: dt.date) -> QuerySet[Credential]:
-    """Active credentials at most 90 days from expiry that have no renewal yet."""
+    """Active credentials whose reminder date is today or earlier (expired ones included) and
+    that have no renewal yet."""
     return Credential.objects.filter(
         status=Credential.Status.ACTIVE,
         valid_until_date__isnull=False,
-        valid_until_date__lte=today + dt.timedelta(days=RENEWAL_WINDOW_DAYS),
+        valid_until_date__lte=last_valid_day_due(today),
         renewal__isnull=True,
         employee__is_active=True,
     ).order_by("valid_until_date", "pk")
@@ -89,8 +113,9 @@ def licence_renewal_start(
 
 
 def licence_renewal_scan(*, today: dt.date | None = None) -> list[ProcessInstance]:
-    """The daily scan: start a renewal for every credential that has entered the 90-day
-    window. Safe to run any number of times a day."""
+    """The daily scan: start a renewal for every credential whose reminder date (three
+    calendar months before its last valid day) has come. Safe to run any number of times a
+    day."""
     today = today or timezone.localdate()
     started = []
     for credential_id in credentials_due_for_renewal(today=today).values_list("pk", flat=True):
@@ -142,7 +167,8 @@ def licence_renewal_open(*, credential_id: int, instance_id: int | None) -> Cred
 
 
 def licence_renewal_schedule(*, credential_id: int, escalation_days: int) -> dict[str, str]:
-    """When to escalate (`escalation_days` before expiry) and when the credential expires."""
+    """When to escalate (00:00 local time, `escalation_days` calendar days before the last
+    valid day) and when the credential expires (00:00 after the last valid day)."""
     credential = _credential(credential_id)
     escalation_date = credential.valid_until_date - dt.timedelta(days=escalation_days)
     return {

@@ -33,10 +33,10 @@ def credential(employee, days_left: int | None, **extra) -> Credential:
     )
 
 
-def test_the_scan_picks_active_credentials_at_most_90_days_from_expiry(org):
-    at_90 = credential(org.nurse, 90)
+def test_the_scan_on_1_jun_picks_active_credentials_ending_by_1_sep_not_2_sep(org):
+    at_3_months = credential(org.nurse, 92)  # valid until 1 Sep 2026: reminded on 1 Jun
     expired_unrenewed = credential(org.nurse, -3)
-    credential(org.nurse, 91)
+    credential(org.nurse, 93)  # valid until 2 Sep 2026: reminded on 2 Jun
     credential(org.nurse, None)
     credential(org.nurse, 30, status=Credential.Status.SUPERSEDED)
     renewing = credential(org.nurse, 10)
@@ -44,7 +44,40 @@ def test_the_scan_picks_active_credentials_at_most_90_days_from_expiry(org):
 
     due = list(licences.credentials_due_for_renewal(today=TODAY))
 
-    assert due == [expired_unrenewed, at_90]
+    assert due == [expired_unrenewed, at_3_months]
+
+
+@pytest.mark.parametrize(
+    ("valid_until", "reminded_on"),
+    [
+        (dt.date(2027, 5, 31), dt.date(2027, 2, 28)),
+        (dt.date(2027, 5, 28), dt.date(2027, 2, 28)),
+        (dt.date(2027, 5, 27), dt.date(2027, 2, 27)),
+        (dt.date(2027, 6, 1), dt.date(2027, 3, 1)),
+        (dt.date(2028, 5, 31), dt.date(2028, 2, 29)),
+        (dt.date(2027, 6, 30), dt.date(2027, 3, 30)),
+        (dt.date(2027, 3, 31), dt.date(2026, 12, 31)),
+        (dt.date(2027, 1, 15), dt.date(2026, 10, 15)),
+    ],
+)
+def test_the_reminder_date_is_3_calendar_months_before_clamped_to_the_months_end(
+    valid_until, reminded_on
+):
+    assert licences.reminder_date(valid_until) == reminded_on
+
+
+def test_the_scan_bound_agrees_with_the_reminder_date_on_every_day_of_2027_and_2028():
+    # A credential is due on `today` exactly when its reminder date is today or earlier.
+    day = dt.date(2027, 1, 1)
+    disagreements = []
+    while day < dt.date(2029, 1, 1):
+        bound = licences.last_valid_day_due(day)
+        for ahead in range(80, 100):
+            until = day + dt.timedelta(days=ahead)
+            if (licences.reminder_date(until) <= day) != (until <= bound):
+                disagreements.append((day, until))
+        day += dt.timedelta(days=1)
+    assert disagreements == []
 
 
 def test_the_schedule_escalates_at_local_midnight_and_expires_after_the_last_day(org):

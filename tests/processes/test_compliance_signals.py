@@ -3,8 +3,9 @@
 Signals arrive at POST /api/v1/signals/ from the attendance system (an integration account)
 or from supervisors and HR. The compliance_signal_clause DMN maps each to a policy clause
 (late arrival, attendance anomaly -> attendance; patient complaint -> service conduct; peer
-report -> professional conduct). The THIRD violation of one clause within 30 days (rolling,
-both ends included, counted at intake) starts compliance_deduction: a 5 % deduction notice
+report -> professional conduct). The THIRD violation of one clause within 30 days (calendar
+days between the local dates in Asia/Shanghai, not 720 hours; both ends included, counted at
+intake) starts compliance_deduction: a 5 % deduction notice
 for the supervisor (compliance_deduction_rule) and the clause's mandatory course due in 14
 days. A patient commendation is an achievement the promotion requirements count and, for a
 nurse, +5 on the month's service attitude score.
@@ -152,6 +153,112 @@ def test_three_violations_exactly_30_days_apart_count(org, deduction, attendance
 
     assert third["violations_in_window"] == 3
     assert len(deductions(org.nurse)) == 1
+
+
+# --- the window is 30 calendar days in the group's time zone, not 720 hours -----------------
+
+FEB_2027 = dt.datetime(2027, 2, 10, 10, 0, tzinfo=CHINA)
+UTC = dt.UTC
+
+
+def china(month: int, day: int, hour: int, minute: int = 0) -> dt.datetime:
+    return dt.datetime(2027, month, day, hour, minute, tzinfo=CHINA)
+
+
+def three_late_arrivals(attendance_system, employee, moments: list[dt.datetime]) -> list[dict]:
+    return [
+        signal(attendance_system, employee, "late_arrival", moment, f"w-{i}")
+        for i, moment in enumerate(moments)
+    ]
+
+
+def test_violations_on_1_jan_0800_15_jan_and_31_jan_1800_count_together(
+    org, deduction, attendance_system, clock
+):
+    # 30 calendar days apart, though 730 hours.
+    clock.move_to(FEB_2027, tick=False)
+
+    *_, third = three_late_arrivals(
+        attendance_system, org.nurse, [china(1, 1, 8), china(1, 15, 12), china(1, 31, 18)]
+    )
+
+    (instance,) = deductions(org.nurse)
+    assert (third["violations_in_window"], third["deduction_instance"]) == (3, instance.pk)
+    assert keys_counted_by(instance) == ["w-0", "w-1", "w-2"]
+
+
+def test_violations_on_1_jan_0000_15_jan_and_1_feb_0000_do_not_count_together(
+    org, deduction, attendance_system, clock
+):
+    # 31 calendar days apart.
+    clock.move_to(FEB_2027, tick=False)
+
+    *_, third = three_late_arrivals(
+        attendance_system, org.nurse, [china(1, 1, 0), china(1, 15, 12), china(2, 1, 0)]
+    )
+
+    assert (third["violations_in_window"], third["deduction_instance"]) == (2, None)
+    assert deductions(org.nurse) == []
+
+
+def test_violations_on_1_jan_0800_and_31_jan_1800_count_together_when_the_first_arrives_last(
+    org, deduction, attendance_system, clock
+):
+    clock.move_to(FEB_2027, tick=False)
+
+    *_, last = three_late_arrivals(
+        attendance_system, org.nurse, [china(1, 31, 18), china(1, 15, 12), china(1, 1, 8)]
+    )
+
+    (instance,) = deductions(org.nurse)
+    assert (last["violations_in_window"], last["deduction_instance"]) == (1, instance.pk)
+    assert keys_counted_by(instance) == ["w-0", "w-1", "w-2"]
+
+
+def test_violations_on_1_jan_0000_and_1_feb_0000_do_not_count_together_when_the_first_arrives_last(
+    org, deduction, attendance_system, clock
+):
+    clock.move_to(FEB_2027, tick=False)
+
+    three_late_arrivals(
+        attendance_system, org.nurse, [china(2, 1, 0), china(1, 15, 12), china(1, 1, 0)]
+    )
+
+    assert deductions(org.nurse) == []
+
+
+def test_violations_on_1_jan_0030_and_31_jan_2330_china_time_count_together_sent_in_utc(
+    org, deduction, attendance_system, clock
+):
+    # In UTC these are 31 Dec 16:30 and 31 Jan 15:30, 31 dates apart; in China 30.
+    clock.move_to(FEB_2027, tick=False)
+    moments = [china(1, 1, 0, 30), china(1, 15, 12), china(1, 31, 23, 30)]
+
+    *_, third = three_late_arrivals(
+        attendance_system, org.nurse, [moment.astimezone(UTC) for moment in moments]
+    )
+
+    assert third["violations_in_window"] == 3
+    assert len(deductions(org.nurse)) == 1
+
+
+def test_violations_on_31_dec_2330_and_31_jan_0030_china_time_do_not_count_together_sent_in_utc(
+    org, deduction, attendance_system, clock
+):
+    # In UTC these are 31 Dec 15:30 and 30 Jan 16:30, 30 dates apart; in China 31.
+    clock.move_to(FEB_2027, tick=False)
+    moments = [
+        dt.datetime(2026, 12, 31, 23, 30, tzinfo=CHINA),
+        china(1, 15, 12),
+        china(1, 31, 0, 30),
+    ]
+
+    *_, third = three_late_arrivals(
+        attendance_system, org.nurse, [moment.astimezone(UTC) for moment in moments]
+    )
+
+    assert third["violations_in_window"] == 2
+    assert deductions(org.nurse) == []
 
 
 def test_violations_of_different_clauses_do_not_combine(org, deduction, attendance_system):

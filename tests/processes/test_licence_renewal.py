@@ -1,10 +1,12 @@
 """Licence and credential renewal 执业证书/资质续期, driven through the REST API.
 
 The nurse's licence is valid until 31 March 2027 (the group's time zone, Asia/Shanghai):
-- 90 days before (31 Dec 2026) the daily scan starts the renewal and the holder and the
-  supervisor are reminded; on 30 Dec (91 days) nothing happens; a second scan starts nothing;
-- 30 days before (00:00 on 1 Mar 2027, DMN licence_renewal_deadlines) clinic HR and the
-  supervisor are told it is still open;
+- three calendar months before (31 Dec 2026) the daily scan starts the renewal and the holder
+  and the supervisor are reminded; on 30 Dec nothing happens; a second scan starts nothing;
+  "3 months ahead" is calendar months, clamped to the month's end (31 May: 28 Feb, not 2 Mar
+  as 90 days would have it; 29 Feb in a leap year; 30 June: 30 Mar; 1 June: 1 Mar);
+- 30 calendar days before (00:00 on 1 Mar 2027, DMN licence_renewal_deadlines) clinic HR and
+  the supervisor are told it is still open;
 - at expiry (00:00 on 1 Apr 2027) the nurse is not eligible for duty in that role
   (/api/v1/me, /api/v1/licences/) until clinic HR accepts the renewed credential, which then
   replaces the old one (kept as history).
@@ -22,7 +24,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 
 from hr.models import Credential, CredentialRenewal, DutyRestriction
-from hr.services.licences import RENEWAL_WINDOW_DAYS
+from hr.services.licences import RENEWAL_WINDOW_MONTHS
 from tests.processes.conftest import api, complete, deploy_shipped, open_tasks
 from workflows import services
 from workflows.models import ProcessInstance, Timer
@@ -117,11 +119,11 @@ ESCALATED = f"证书续期预警：{LICENCE} / Renewal overdue: {LICENCE}"
 EXPIRED = f"证书已过期，暂停相应岗位：{LICENCE} / Credential expired: {LICENCE}"
 
 
-def test_the_renewal_window_is_90_days():
-    assert RENEWAL_WINDOW_DAYS == 90
+def test_the_reminder_is_3_calendar_months_ahead():
+    assert RENEWAL_WINDOW_MONTHS == 3
 
 
-def test_nothing_at_91_days_then_the_reminder_exactly_at_90_days(org, licence, clock):
+def test_a_licence_ending_31_mar_2027_is_reminded_on_31_dec_not_30_dec(org, licence, clock):
     out = scan_on(clock, VALID_UNTIL - dt.timedelta(days=91))
 
     assert "licence renewals started: 0" in out
@@ -284,3 +286,87 @@ def test_an_upload_ending_before_the_old_expiry_goes_straight_back_to_the_holder
         "The renewed credential must be valid after 2027-03-31"
     )
     assert [t for t in open_tasks(api(org.east_hr.user)) if t["process"] == "licence_renewal"] == []
+
+
+# --- "3 months ahead" in calendar months, both sides of each boundary ------------------------
+
+
+@pytest.fixture
+def renewal_process(org, clock):
+    return deploy_shipped("licence_renewal.bpmn")
+
+
+def nurse_licence_until(org, valid_until: dt.date) -> Credential:
+    return Credential.objects.create(
+        employee=org.nurse,
+        kind=Credential.Kind.NURSE_LICENCE,
+        number="NL-2022-0002",
+        issuer="Municipal Health Commission 市卫生健康委员会",
+        valid_from_date=dt.date(2022, 6, 1),
+        valid_until_date=valid_until,
+    )
+
+
+def renewals_of(credential: Credential) -> list[ProcessInstance]:
+    return list(
+        ProcessInstance.objects.filter(
+            definition__key="licence_renewal", business_key=f"licence-renewal-{credential.pk}"
+        )
+    )
+
+
+def assert_reminded_on(org, clock, valid_until: dt.date, day_before: dt.date, day: dt.date):
+    credential = nurse_licence_until(org, valid_until)
+
+    out = scan_on(clock, day_before)
+
+    assert "licence renewals started: 0" in out
+    assert renewals_of(credential) == []
+    assert EXPIRING not in titles(org.nurse.user)
+
+    out = scan_on(clock, day)
+
+    assert "licence renewals started: 1" in out
+    assert len(renewals_of(credential)) == 1
+    assert titles(org.nurse.user).count(EXPIRING) == 1
+    assert titles(org.head_nurse.user).count(EXPIRING) == 1
+
+
+def test_a_licence_ending_31_may_2027_is_reminded_on_28_feb_not_27_feb(org, renewal_process, clock):
+    # 90 days would remind on 2 Mar 2027.
+    assert_reminded_on(org, clock, dt.date(2027, 5, 31), dt.date(2027, 2, 27), dt.date(2027, 2, 28))
+
+
+def test_a_licence_ending_28_may_2027_is_reminded_on_28_feb_not_27_feb(org, renewal_process, clock):
+    assert_reminded_on(org, clock, dt.date(2027, 5, 28), dt.date(2027, 2, 27), dt.date(2027, 2, 28))
+
+
+def test_a_licence_ending_1_jun_2027_is_reminded_on_1_mar_not_28_feb(org, renewal_process, clock):
+    assert_reminded_on(org, clock, dt.date(2027, 6, 1), dt.date(2027, 2, 28), dt.date(2027, 3, 1))
+
+
+def test_a_licence_ending_31_may_2028_is_reminded_on_29_feb_not_28_feb(org, renewal_process, clock):
+    # 2028 is a leap year.
+    assert_reminded_on(org, clock, dt.date(2028, 5, 31), dt.date(2028, 2, 28), dt.date(2028, 2, 29))
+
+
+def test_a_licence_ending_30_jun_2027_is_reminded_on_30_mar_not_29_mar(org, renewal_process, clock):
+    # 90 days would remind on 1 Apr 2027.
+    assert_reminded_on(org, clock, dt.date(2027, 6, 30), dt.date(2027, 3, 29), dt.date(2027, 3, 30))
+
+
+def test_a_licence_ending_31_may_2027_is_escalated_at_0000_on_1_may_not_2359_on_30_apr(
+    org, renewal_process, clock
+):
+    credential = nurse_licence_until(org, dt.date(2027, 5, 31))
+    scan_on(clock, dt.date(2027, 2, 28))
+
+    sweep_at(clock, china(dt.date(2027, 4, 30), 23, 59, 59))
+
+    assert ESCALATED not in titles(org.east_hr.user)
+
+    sweep_at(clock, china(dt.date(2027, 5, 1), 0, 0, 1))
+
+    assert titles(org.east_hr.user).count(ESCALATED) == 1
+    assert titles(org.head_nurse.user).count(ESCALATED) == 1
+    assert len(renewals_of(credential)) == 1

@@ -2,14 +2,15 @@ import datetime as dt
 
 from django.core.management.base import BaseCommand, CommandError
 
-from hr.services.licences import RENEWAL_WINDOW_DAYS, licence_renewal_scan
+from hr.services.licences import RENEWAL_WINDOW_MONTHS, licence_renewal_scan
 from workflows.exceptions import WorkflowError
 
 
 class Command(BaseCommand):
     help = (
-        f"Start a licence_renewal instance for every credential at most {RENEWAL_WINDOW_DAYS} "
-        "days from expiry that has none yet (what Celery beat runs daily). Idempotent."
+        "Start a licence_renewal instance for every credential whose reminder date "
+        f"({RENEWAL_WINDOW_MONTHS} calendar months before its last valid day) has come and "
+        "that has none yet (what Celery beat runs daily). Idempotent."
     )
 
     def add_arguments(self, parser):
