@@ -287,9 +287,10 @@ def test_under_60_enrols_in_remedial_training_reported_in_time(org, performance,
 
     assert (result["total"], result["rating"]) == (55.5, "fail")
     task = only_task(org.nurse.user, "complete_remedial_training")
+    # Weakest indicator: service attitude 50 (performance_remedial_course.dmn).
     assert task_data(org.nurse.user, task["id"])["remedial_course"] == {
-        "code": "remedial-nursing-quality",
-        "name": "Nursing quality remedial training 护理质量强制培训",
+        "code": "remedial-service-attitude",
+        "name": "Service attitude remedial training 服务态度强制培训",
     }
     complete(api(org.nurse.user), task["id"], {"remedial_score": 86.5})
 
@@ -297,7 +298,7 @@ def test_under_60_enrols_in_remedial_training_reported_in_time(org, performance,
     assert (data["period"], data["total"]) == ("2026-10", 55.5)
     completion = TrainingCompletion.objects.get(employee=org.nurse)
     assert (completion.course.code, completion.score) == (
-        "remedial-nursing-quality",
+        "remedial-service-attitude",
         Decimal("86.50"),
     )
     assert open_tasks(api(org.head_nurse.user)) == []
