@@ -320,3 +320,20 @@ def test_pre_job_checklist_reported_on_8_mar_is_never_chased_as_overdue(
     assert messages(org.nurse.user, "岗前培训已逾期") == []
     assert messages(org.east_hr.user, "岗前培训逾期未完成") == []
     assert len(tasks_at(org.head_nurse.user, "sign_off_pre_job_training")) == 1
+
+
+def test_pre_job_round_reopened_on_10_mar_after_the_overdue_9_mar_reminds_at_once_again(
+    org, onboarding, time_machine
+):
+    fire_at(time_machine, beijing(2026, 3, 9) + SECOND)
+    assert len(messages(org.nurse.user, "岗前培训已逾期")) == 1
+    time_machine.move_to(beijing(2026, 3, 10, 9), tick=False)
+    for task in tasks_at(org.nurse.user, "complete_training_item"):
+        detail = api(org.nurse.user).get(f"/api/v1/tasks/{task['id']}").json()
+        done = detail["form"]["data"]["item"]["code"] != "prejob-nurse-duties"
+        data = {"is_completed": True, "score": 90} if done else {"is_completed": False}
+        complete(api(org.nurse.user), task["id"], data)
+
+    # The new round holds the missing mandatory item, is still overdue and says so at once.
+    assert len(tasks_at(org.nurse.user, "complete_training_item")) == 1
+    assert len(messages(org.nurse.user, "岗前培训已逾期")) == 2
