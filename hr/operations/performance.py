@@ -40,13 +40,21 @@ def pip_offboarding_request(
     ctx: OperationContext, last_working_date: str, reason: str
 ) -> dict[str, Any]:
     """Send `offboarding_requested` for the employee; fails (an incident) when no process
-    receives it."""
+    receives it. When an offboarding of theirs is already in progress nothing is sent and
+    the result names the one kept (`kept_offboarding`) with its agreed last working day."""
     result = performance_services.pip_offboarding_request(
         employee=_subject(ctx),
         last_working_date=dt.date.fromisoformat(str(last_working_date)[:10]),
         reason=reason,
     )
-    return {
+    outcome: dict[str, Any] = {
         "started_instances": [i.pk for i in result.started],
         "correlated_instances": [i.pk for i in result.correlated],
     }
+    if result.kept is not None:
+        day = result.kept_last_working_date
+        outcome["kept_offboarding"] = {
+            "instance": result.kept.pk,
+            "last_working_date": day.isoformat() if day else None,
+        }
+    return outcome
