@@ -5,6 +5,7 @@ import datetime as dt
 from typing import Any
 
 from hr.models import Employee
+from hr.services import offboarding as offboarding_services
 from hr.services import performance as performance_services
 from workflows.registry import OperationContext, Scope, operation
 
@@ -32,6 +33,22 @@ def remedial_training_record(
         "course_code": course_code,
         "completed_at": completion.completed_at.isoformat(),
         "score": float(completion.score),
+    }
+
+
+@operation("hr.pip_offboarding_check", scope=Scope.SUBJECT)
+def pip_offboarding_check(ctx: OperationContext) -> dict[str, Any]:
+    """Whether an offboarding of the employee is in progress (then no PIP starts), and which
+    one with its agreed last working day."""
+    employee = _subject(ctx)
+    running = offboarding_services.offboarding_running(employee=employee)
+    if running is None:
+        return {"in_progress": False}
+    day = employee.last_working_date
+    return {
+        "in_progress": True,
+        "instance": running.pk,
+        "last_working_date": day.isoformat() if day else None,
     }
 
 

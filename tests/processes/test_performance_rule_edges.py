@@ -128,6 +128,49 @@ def test_failing_2026_09_and_2026_10_without_an_offboarding_starts_the_pip(
     ]
 
 
+def start_pip_by_hand(org) -> int:
+    response = api(org.head_nurse.user).post(
+        "/api/v1/instances/start",
+        {
+            "process": "pip",
+            "subject": org.nurse.employee_no,
+            "data": {"reason": "supervisor_referral", "referral_note": "Repeated errors."},
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    return response.json()["id"]
+
+
+def test_a_pip_referred_by_hand_on_2026_11_10_while_offboarding_ends_without_goals(
+    org, performance, offboarding_deployed
+):
+    offboarding_id = start_offboarding_by_hand(org, "2026-11-27")
+
+    pip_id = start_pip_by_hand(org)
+
+    assert final_data(pip_id)["offboarding_check"] == {
+        "in_progress": True,
+        "instance": offboarding_id,
+        "last_working_date": "2026-11-27",
+    }
+    assert (
+        ProcessInstance.objects.get(pk=pip_id)
+        .events.filter(kind="task_completed", element_id="draft_improvement_goals")
+        .count()
+        == 0
+    )
+    assert [t for t in open_tasks(api(org.head_nurse.user)) if t["process"] == "pip"] == []
+
+
+def test_a_pip_referred_by_hand_on_2026_11_10_without_an_offboarding_asks_for_goals(
+    org, performance, offboarding_deployed
+):
+    start_pip_by_hand(org)
+
+    assert only_task(org.head_nurse.user, "draft_improvement_goals")
+
+
 def run_pip_to_not_met(org, clock, pip_id: int) -> dict:
     draft = only_task(org.head_nurse.user, "draft_improvement_goals")
     complete(api(org.head_nurse.user), draft["id"], GOALS)
