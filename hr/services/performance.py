@@ -13,12 +13,17 @@ applies the monthly rules at once, in the same transaction:
 - rating: excellent from 90, good from 75, pass from 60, fail under 60 (`rating_for`);
 - a total under 60 enrols the employee in mandatory remedial training 强制培训: an instance
   of the `performance_remedial_training` process (one at a time);
-- the 3rd consecutive calendar month rated excellent puts them on the reserve-cadre list
+- 3 consecutive calendar months rated excellent put them on the reserve-cadre list
   储备干部 (once);
-- the 2nd consecutive calendar month rated fail starts a PIP: an instance of the `pip`
-  process (not while one is running).
+- 2 consecutive calendar months rated fail start a PIP: an instance of the `pip` process
+  (once per streak of failing months; not while a PIP or an offboarding of theirs is
+  running).
 
-Rules look back from the month just recorded; a month without an appraisal breaks a streak.
+The streak rules judge months in calendar order whenever they arrive: a month recorded late
+(October after November and December) completes every window of consecutive months it
+closes, looking back and forward, and each window is judged when its last month arrives,
+once. A month without an appraisal breaks a streak. What the rules decided for each window,
+including a PIP skipped and why, is kept on the appraisal that completed it (`rule_notes`).
 The rules are code because nobody acts in them; where people act (the PIP, the remedial
 training) they are BPMN processes.
 
@@ -44,6 +49,7 @@ from hr.models import (
     TrainingCompletion,
     TrainingCourse,
 )
+from hr.services import offboarding as offboarding_services
 from workflows import services as workflow_services
 from workflows.exceptions import Conflict, InvalidInput, NotFound
 from workflows.models import ProcessInstance
@@ -174,13 +180,57 @@ def _start(
         ) from None
 
 
-def _streak(employee: Employee, period_date: dt.date, rating: str, months: int) -> bool:
-    """Were the `months` calendar months ending with `period_date` all rated `rating`?"""
-    wanted = _months_back(period_date, months)
-    found = MonthlyAppraisal.objects.filter(
-        employee=employee, period_date__in=wanted, rating=rating
-    ).count()
-    return found == months
+def _next_month(period_date: dt.date) -> dt.date:
+    return (period_date.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+
+
+def _completed_windows(
+    employee: Employee, period_date: dt.date, rating: str, months: int
+) -> list[list[dt.date]]:
+    """Every run of `months` consecutive calendar months that contains `period_date` and is
+    all rated `rating`, oldest first: the windows the month just recorded completes (it is
+    the last of each to arrive, since a month is recorded once)."""
+    span = _months_back(period_date, months)
+    while len(span) < 2 * months - 1:
+        span.append(_next_month(span[-1]))
+    rated = set(
+        MonthlyAppraisal.objects.filter(
+            employee=employee, period_date__in=span, rating=rating
+        ).values_list("period_date", flat=True)
+    )
+    windows = [span[i : i + months] for i in range(months)]
+    return [w for w in windows if all(m in rated for m in w)]
+
+
+def _judged_pip_months(employee: Employee) -> dict[str, str]:
+    """{month label: how it was judged} for every month already counted in a PIP window of
+    the employee (started or skipped), so a streak starts one PIP at most."""
+    judged: dict[str, str] = {}
+    for notes in MonthlyAppraisal.objects.filter(employee=employee).values_list(
+        "rule_notes", flat=True
+    ):
+        for note in notes or []:
+            if note.get("rule") == "pip":
+                for month in note.get("months", []):
+                    judged.setdefault(month, ", ".join(note["months"]))
+    return judged
+
+
+def _pip_skip_reason(employee: Employee, labels: list[str], judged: dict[str, str]) -> str:
+    """Why the failing months `labels` start no PIP; "" when they start one."""
+    counted = [m for m in labels if m in judged]
+    if counted:
+        return f"{counted[0]} already counted in the PIP judgement of {judged[counted[0]]}"
+    running = offboarding_services.offboarding_running(employee=employee)
+    if running is not None:
+        label = offboarding_services.offboarding_label(running, employee)
+        return f"offboarding in progress ({label})"
+    pip = ProcessInstance.objects.filter(
+        definition__key=PIP_PROCESS, subject=employee, status__in=ProcessInstance.ACTIVE_STATUSES
+    ).first()
+    if pip is not None:
+        return f"a PIP is already running (instance {pip.pk})"
+    return ""
 
 
 @dataclass(frozen=True)
@@ -245,36 +295,57 @@ def appraisal_record(
                 data={"period": label, "total": float(total)},
                 business_key=f"remedial-{employee.employee_no}-{label}",
             )
+        notes: list[dict[str, Any]] = []
         reserve_added = False
-        if rating == Rating.EXCELLENT and _streak(
-            employee, period_date, Rating.EXCELLENT, RESERVE_CADRE_EXCELLENT_MONTHS
-        ):
-            months = _months_back(period_date, RESERVE_CADRE_EXCELLENT_MONTHS)
-            _, reserve_added = ReserveCadre.objects.get_or_create(
-                employee=employee,
-                defaults={
-                    "reason": f"{RESERVE_CADRE_EXCELLENT_MONTHS} consecutive excellent months "
-                    f"连续{RESERVE_CADRE_EXCELLENT_MONTHS}个月优秀: "
-                    + ", ".join(period_label(m) for m in months)
-                },
-            )
+        if rating == Rating.EXCELLENT:
+            for window in _completed_windows(
+                employee, period_date, Rating.EXCELLENT, RESERVE_CADRE_EXCELLENT_MONTHS
+            ):
+                labels = [period_label(m) for m in window]
+                _, added = ReserveCadre.objects.get_or_create(
+                    employee=employee,
+                    defaults={
+                        "reason": f"{RESERVE_CADRE_EXCELLENT_MONTHS} consecutive excellent "
+                        f"months 连续{RESERVE_CADRE_EXCELLENT_MONTHS}个月优秀: " + ", ".join(labels)
+                    },
+                )
+                reserve_added = reserve_added or added
+                notes.append(
+                    {"rule": "reserve_cadre", "months": labels, "outcome": "added"}
+                    if added
+                    else {
+                        "rule": "reserve_cadre",
+                        "months": labels,
+                        "outcome": "skipped",
+                        "reason": "already on the reserve-cadre list",
+                    }
+                )
         pip = None
-        if (
-            rating == Rating.FAIL
-            and _streak(employee, period_date, Rating.FAIL, PIP_FAILING_MONTHS)
-            and not _is_active(PIP_PROCESS, employee)
-        ):
-            months = _months_back(period_date, PIP_FAILING_MONTHS)
-            pip = _start(
-                PIP_PROCESS,
-                employee=employee,
-                started_by=recorded_by,
-                data={
-                    "reason": "consecutive_failing_months",
-                    "failing_periods": [period_label(m) for m in months],
-                },
-                business_key=f"pip-{employee.employee_no}-{label}",
-            )
+        if rating == Rating.FAIL:
+            judged = _judged_pip_months(employee)
+            for window in _completed_windows(
+                employee, period_date, Rating.FAIL, PIP_FAILING_MONTHS
+            ):
+                labels = [period_label(m) for m in window]
+                note: dict[str, Any] = {"rule": "pip", "months": labels}
+                reason = _pip_skip_reason(employee, labels, judged)
+                if reason:
+                    note.update(outcome="skipped", reason=reason)
+                else:
+                    pip = _start(
+                        PIP_PROCESS,
+                        employee=employee,
+                        started_by=recorded_by,
+                        data={"reason": "consecutive_failing_months", "failing_periods": labels},
+                        business_key=f"pip-{employee.employee_no}-{labels[-1]}",
+                    )
+                    note.update(outcome="started", instance=pip.pk)
+                notes.append(note)
+                for month in labels:
+                    judged.setdefault(month, ", ".join(labels))
+        if notes:
+            appraisal.rule_notes = notes
+            appraisal.save(update_fields=["rule_notes"])
     return AppraisalOutcome(appraisal, remedial, reserve_added, pip)
 
 
@@ -368,25 +439,47 @@ class OffboardingNotDeployed(Conflict):
     """No process starts on (or waits for) `offboarding_requested`: the request would be lost."""
 
 
+@dataclass(frozen=True)
+class PipOffboardingRequest:
+    """What a failed PIP's offboarding request did: the instances the message started or
+    reached, or the offboarding already in progress that was kept (and its last working day)."""
+
+    started: list[ProcessInstance]
+    correlated: list[ProcessInstance]
+    kept: ProcessInstance | None = None
+    kept_last_working_date: dt.date | None = None
+
+
 def pip_offboarding_request(
     *, employee: Employee, last_working_date: dt.date, reason: str
-) -> workflow_services.MessageResult:
+) -> PipOffboardingRequest:
     """Ask for the employee's offboarding 离职 after a failed PIP: send the message
     `offboarding_requested` (correlation {employee_no}, payload {last_working_date, reason}),
     which starts the offboarding process.
+
+    When an offboarding of the employee is already in progress, nothing is sent: that
+    offboarding and the last working day it agreed stand, and the result names it (the PIP
+    keeps it in its history). The employee row is locked, so a second request cannot slip
+    in beside the first.
 
     When no process receives the message it is not silently dropped: OffboardingNotDeployed
     is raised, so the calling PIP stops with an incident an operator retries once the
     offboarding process is deployed.
     """
-    try:
-        return workflow_services.message_send(
-            name=OFFBOARDING_MESSAGE,
-            correlation={"employee_no": employee.employee_no},
-            payload={"last_working_date": last_working_date.isoformat(), "reason": reason},
-        )
-    except NotFound:
-        raise OffboardingNotDeployed(
-            f"no process receives {OFFBOARDING_MESSAGE!r}: deploy the offboarding process, "
-            "then retry"
-        ) from None
+    with transaction.atomic():
+        employee = Employee.objects.select_for_update().get(pk=employee.pk)
+        running = offboarding_services.offboarding_running(employee=employee)
+        if running is not None:
+            return PipOffboardingRequest([], [], running, employee.last_working_date)
+        try:
+            result = workflow_services.message_send(
+                name=OFFBOARDING_MESSAGE,
+                correlation={"employee_no": employee.employee_no},
+                payload={"last_working_date": last_working_date.isoformat(), "reason": reason},
+            )
+        except NotFound:
+            raise OffboardingNotDeployed(
+                f"no process receives {OFFBOARDING_MESSAGE!r}: deploy the offboarding process, "
+                "then retry"
+            ) from None
+    return PipOffboardingRequest(result.started, result.correlated)
