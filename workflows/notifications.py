@@ -169,9 +169,11 @@ def notify(
     body: str,
     instance: ProcessInstance | None = None,
     human_task: HumanTask | None = None,
+    personal: bool = False,
 ) -> list[Notification]:
     """Write the notifications and their deliveries in the caller's transaction; they are sent
-    after it commits."""
+    after it commits. A `personal` message (one person's own score, bonus, praise) goes to
+    them in the app and by email only, never to a group-chat webhook others read."""
     people: dict[int, AbstractBaseUser] = {}
     for user in recipients:
         if user is not None and user.is_active:
@@ -192,7 +194,8 @@ def notify(
             for user in people.values()
         ]
     )
-    _deliver(instance, kind, notes, [(title, body, list(people.values()))])
+    messages = [] if personal else [(title, body, list(people.values()))]
+    _deliver(instance, kind, notes, messages)
     return notes
 
 

@@ -44,6 +44,7 @@ from hr.models import (
     TrainingAssignment,
     TrainingCourse,
 )
+from hr.services import staff_notices
 from workflows import services as workflow_services
 from workflows.exceptions import Conflict, InvalidInput, NotFound
 from workflows.models import HumanTask, ProcessInstance
@@ -222,6 +223,11 @@ def _record_commendation(signal: ComplianceSignal, decided: dict[str, Any]) -> N
             points=decided["appraisal_points"],
             signal=signal,
         )
+    staff_notices.commendation_notice_send(
+        signal=signal,
+        indicator_code=decided["appraisal_indicator"],
+        points=decided["appraisal_points"],
+    )
 
 
 def _start_deductions(

@@ -44,6 +44,7 @@ from hr.models import (
     TrainingCompletion,
     TrainingCourse,
 )
+from hr.services import staff_notices
 from workflows import services as workflow_services
 from workflows.exceptions import Conflict, InvalidInput, NotFound
 from workflows.models import ProcessInstance
@@ -275,6 +276,7 @@ def appraisal_record(
                 },
                 business_key=f"pip-{employee.employee_no}-{label}",
             )
+        staff_notices.appraisal_notices_send(appraisal=appraisal, reserve_added=reserve_added)
     return AppraisalOutcome(appraisal, remedial, reserve_added, pip)
 
 
@@ -318,12 +320,14 @@ def appraisal_month_close(*, period_date: dt.date) -> MonthClose:
             for employee_id, total in totals:
                 if total < cutoff:
                     break
-                record, _ = BonusRecord.objects.get_or_create(
+                record, created = BonusRecord.objects.get_or_create(
                     employee_id=employee_id,
                     period_date=period_date,
                     reason=TOP_BONUS_REASON,
                     defaults={"percent": TOP_BONUS_PERCENT},
                 )
+                if created:
+                    staff_notices.bonus_notice_send(record=record)
                 bonuses.append(record)
     return MonthClose(period_date, len(totals), size, bonuses)
 
