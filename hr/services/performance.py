@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
@@ -45,11 +46,13 @@ from hr.models import (
     BonusRecord,
     Employee,
     MonthlyAppraisal,
+    OrgUnit,
     ReserveCadre,
     TrainingCompletion,
     TrainingCourse,
 )
 from hr.services import offboarding as offboarding_services
+from hr.services import staff_notices
 from workflows import services as workflow_services
 from workflows.exceptions import Conflict, InvalidInput, NotFound
 from workflows.models import ProcessInstance
@@ -346,6 +349,7 @@ def appraisal_record(
         if notes:
             appraisal.rule_notes = notes
             appraisal.save(update_fields=["rule_notes"])
+        staff_notices.appraisal_notices_send(appraisal=appraisal, reserve_added=reserve_added)
     return AppraisalOutcome(appraisal, remedial, reserve_added, pip)
 
 
@@ -366,37 +370,84 @@ class MonthClose:
     bonuses: list[BonusRecord]
 
 
+POOL_GROUP, POOL_CLINIC = "group", "clinic"
+TIES_INCLUDE, TIES_EXCLUDE = "include", "exclude"
+
+
+def _top_share_rules() -> tuple[str, str]:
+    conf = settings.CAREFLOW
+    pool = conf.get("TOP_SHARE_POOL", POOL_GROUP)
+    ties = conf.get("TOP_SHARE_TIES", TIES_INCLUDE)
+    if pool not in (POOL_GROUP, POOL_CLINIC) or ties not in (TIES_INCLUDE, TIES_EXCLUDE):
+        raise Conflict(f"the top-share settings are invalid: pool {pool!r}, ties {ties!r}")
+    return pool, ties
+
+
+def _pools(appraisals: list[MonthlyAppraisal], pool: str) -> list[list[MonthlyAppraisal]]:
+    """The appraisals ranked together: all of them, or those of each clinic apart (staff
+    outside any clinic, e.g. at group head office, are one more pool)."""
+    if pool == POOL_GROUP:
+        return [appraisals] if appraisals else []
+    clinics = set(OrgUnit.objects.filter(kind=OrgUnit.Kind.CLINIC).values_list("pk", flat=True))
+    pools: dict[int | None, list[MonthlyAppraisal]] = {}
+    for appraisal in appraisals:
+        ids = [int(i) for i in appraisal.employee.org_unit.path.strip("/").split("/") if i]
+        clinic = next((i for i in reversed(ids) if i in clinics), None)
+        pools.setdefault(clinic, []).append(appraisal)
+    return [pools[key] for key in sorted(pools, key=lambda k: (k is None, k or 0))]
+
+
+def top_of_pool(ranked: list[MonthlyAppraisal], ties: str) -> list[MonthlyAppraisal]:
+    """The top 10 % of one pool, best first (`ranked` is ordered by total, best first):
+    `top_share_size` places; the people tied with the last place all get in ("include") or,
+    when they do not all fit, none of them ("exclude")."""
+    size = top_share_size(len(ranked))
+    if not ranked:
+        return []
+    cutoff = ranked[size - 1].total
+    with_ties = [a for a in ranked if a.total >= cutoff]
+    if ties == TIES_INCLUDE or len(with_ties) <= size:
+        return with_ties
+    return [a for a in ranked if a.total > cutoff]
+
+
 def appraisal_month_close(*, period_date: dt.date) -> MonthClose:
     """Grant the month's top 10 % by weighted total a 10 % bonus record.
 
-    The top 10 % is `top_share_size` of everyone appraised that month across the group;
-    whoever ties with the last place in it is included. Closing a month again grants
-    nobody twice. A month that is not over yet cannot be closed.
+    The top 10 % is `top_share_size` (rounded up) of everyone appraised that month in the
+    pool: the whole group, or each clinic apart (settings `TOP_SHARE_POOL`); the people tied
+    with the last place all get in, or none of them when they do not all fit
+    (`TOP_SHARE_TIES`). `top_size` is the sum of the pools' places. Closing a month again
+    grants nobody twice and tells nobody twice. A month that is not over yet cannot be closed.
     """
     period_date = period_date.replace(day=1)
     if period_date >= timezone.localdate().replace(day=1):
         raise InvalidInput([{"field": "period", "message": "the month is not over yet"}])
+    pool, ties = _top_share_rules()
     with transaction.atomic():
-        totals = list(
+        appraisals = list(
             MonthlyAppraisal.objects.filter(period_date=period_date)
+            .select_related("employee__org_unit", "employee__user")
             .order_by("-total", "employee_id")
-            .values_list("employee_id", "total")
         )
-        size = top_share_size(len(totals))
+        pools = _pools(appraisals, pool)
+        size = sum(top_share_size(len(p)) for p in pools)
+        top = sorted(
+            (a for p in pools for a in top_of_pool(p, ties)),
+            key=lambda a: (-a.total, a.employee_id),
+        )
         bonuses = []
-        if totals:
-            cutoff = totals[size - 1][1]
-            for employee_id, total in totals:
-                if total < cutoff:
-                    break
-                record, _ = BonusRecord.objects.get_or_create(
-                    employee_id=employee_id,
-                    period_date=period_date,
-                    reason=TOP_BONUS_REASON,
-                    defaults={"percent": TOP_BONUS_PERCENT},
-                )
-                bonuses.append(record)
-    return MonthClose(period_date, len(totals), size, bonuses)
+        for appraisal in top:
+            record, created = BonusRecord.objects.get_or_create(
+                employee_id=appraisal.employee_id,
+                period_date=period_date,
+                reason=TOP_BONUS_REASON,
+                defaults={"percent": TOP_BONUS_PERCENT},
+            )
+            if created:
+                staff_notices.bonus_notice_send(record=record)
+            bonuses.append(record)
+    return MonthClose(period_date, len(appraisals), size, bonuses)
 
 
 # --- mandatory remedial training -------------------------------------------------------------
