@@ -365,6 +365,13 @@ CAREFLOW = {
     "DELIVERY_REDISPATCH_AFTER_SECONDS": int(
         os.environ.get("CAREFLOW_DELIVERY_REDISPATCH_AFTER_SECONDS", "30")
     ),
+    # The monthly top-10 % bonus (hr.services.performance.appraisal_month_close; see
+    # docs/processes.md): the pool ranked, "group" (everyone appraised in the group) or
+    # "clinic" (each clinic apart; staff outside any clinic are one more pool), and the people
+    # tied at the line, "include" (all of them get it, so the top may exceed 10 %) or
+    # "exclude" (none of them, so it never exceeds 10 %). Rounding is always up.
+    "TOP_SHARE_POOL": os.environ.get("CAREFLOW_TOP_SHARE_POOL", "group"),
+    "TOP_SHARE_TIES": os.environ.get("CAREFLOW_TOP_SHARE_TIES", "include"),
     # Uploaded documents: the types accepted at all (a form field narrows them with its
     # `x-upload`) and the largest file.
     "DOCUMENT_CONTENT_TYPES": ("application/pdf", "image/png", "image/jpeg"),
@@ -374,6 +381,11 @@ CAREFLOW = {
     # How committed side effects reach the task queue (workflows/outbox.py).
     "DISPATCHER": "workers.dispatch.celery_dispatcher",
 }
+
+if CAREFLOW["TOP_SHARE_POOL"] not in ("group", "clinic"):
+    raise ImproperlyConfigured("CAREFLOW_TOP_SHARE_POOL must be 'group' or 'clinic'")
+if CAREFLOW["TOP_SHARE_TIES"] not in ("include", "exclude"):
+    raise ImproperlyConfigured("CAREFLOW_TOP_SHARE_TIES must be 'include' or 'exclude'")
 
 # --- budget of one change of an instance (workflows/budget.py; docs/budget.md) -------------
 # A diagram is stopped, the change rolled back and an incident opened when one change of an

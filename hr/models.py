@@ -320,6 +320,10 @@ class MonthlyAppraisal(models.Model):
     total = models.DecimalField(max_digits=5, decimal_places=2)
     rating = models.CharField(max_length=16, choices=Rating.choices)
     recorded_at = models.DateTimeField(auto_now_add=True)
+    # What the streak rules decided when this month arrived, one entry per window of months
+    # it completed: {rule: "pip"|"reserve_cadre", months: ["2026-10", ...], outcome:
+    # "started"|"added"|"skipped", instance?: id, reason?: why skipped}.
+    rule_notes = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["employee", "period_date"]

@@ -99,6 +99,14 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "生日祝福 / Birthday wishes",
         "{greeting}\n({child_name}, {birthday_date})",
     ),
+    # A colleague's report about the employee (bpmn/compliance_warning.bpmn): anonymised,
+    # never who reported it; the suggestion comes from a DMN by clause.
+    "colleague_report": (
+        "同事反映提醒 / A colleague raised a concern",
+        "有同事匿名反映了您{date}在“{clause}”方面的情况。\n"
+        "A colleague raised a concern, anonymously, about “{clause}” on {date}.\n"
+        "整改建议 / Suggestion:\n{suggestion}",
+    ),
     # Free text from the diagram: `title` and `body` parameters.
     "message": ("{title}", "{body}"),
 }
@@ -169,9 +177,11 @@ def notify(
     body: str,
     instance: ProcessInstance | None = None,
     human_task: HumanTask | None = None,
+    personal: bool = False,
 ) -> list[Notification]:
     """Write the notifications and their deliveries in the caller's transaction; they are sent
-    after it commits."""
+    after it commits. A `personal` message (one person's own score, bonus, praise) goes to
+    them in the app and by email only, never to a group-chat webhook others read."""
     people: dict[int, AbstractBaseUser] = {}
     for user in recipients:
         if user is not None and user.is_active:
@@ -192,7 +202,8 @@ def notify(
             for user in people.values()
         ]
     )
-    _deliver(instance, kind, notes, [(title, body, list(people.values()))])
+    messages = [] if personal else [(title, body, list(people.values()))]
+    _deliver(instance, kind, notes, messages)
     return notes
 
 
@@ -347,9 +358,10 @@ def notify_send(
     values: dict[str, Any] | None = None,
     title: str = "",
     body: str = "",
+    personal: bool = False,
 ) -> dict[str, Any]:
     """Service task: notify the people of a lane (`to`, e.g. "Supervisor", "Clinic HR") with a
-    named template, filled from `values`."""
+    named template, filled from `values`; `personal` keeps it off the group-chat webhooks."""
     if template not in TEMPLATES:
         known = ", ".join(sorted(TEMPLATES))
         raise ValueError(f"unknown notification template {template!r}; known: {known}")
@@ -395,6 +407,7 @@ def notify_send(
         title=render(title_text, filled),
         body=render(body_text, filled),
         instance=instance,
+        personal=bool(personal),
     )
     return {"notified": sorted(n.recipient.get_username() for n in notes)}
 

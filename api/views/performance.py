@@ -73,6 +73,11 @@ class AppraisalCreateApi(APIView):
         )
         reserve_cadre_added = serializers.BooleanField()
         pip_instance = serializers.IntegerField(source="pip.pk", default=None)
+        rule_notes = serializers.JSONField(
+            source="appraisal.rule_notes",
+            help_text="what the streak rules decided for each window of months this month "
+            "completed: {rule, months, outcome (started/added/skipped), instance?, reason?}",
+        )
 
         def get_period(self, outcome) -> str:
             return performance_services.period_label(outcome.appraisal.period_date)

@@ -1,5 +1,5 @@
 """Service-task operations of the performance deduction after compliance signals
-(bpmn/compliance_deduction.bpmn)."""
+(bpmn/compliance_deduction.bpmn) and of the compliance warning (bpmn/compliance_warning.bpmn)."""
 
 from typing import Any
 
@@ -74,3 +74,12 @@ def compliance_training_assign(
         "course_name": assignment.course.name,
         "due_date": assignment.due_date.isoformat(),
     }
+
+
+@operation("hr.compliance_warning_load", scope=Scope.SUBJECT, ids={"signal_id": SUBJECT_SIGNAL})
+def compliance_warning_load(ctx: OperationContext, signal_id: int) -> dict[str, Any]:
+    """The first or second violation: clause, kind, date, which one it is, and whether a
+    colleague reported it (never who)."""
+    return compliance_services.warning_load(
+        signal_id=signal_id, employee_id=ctx.subject_employee_id
+    )

@@ -28,7 +28,10 @@ def _account(account: SystemAccount) -> dict[str, Any]:
 def open_offboarding(ctx: OperationContext, last_working_date: str, reason: str) -> dict[str, Any]:
     """Record the leaving employee's last working day."""
     employee = offboarding.offboarding_open(
-        employee=_subject(ctx), last_working_date=last_working_date, reason=reason
+        employee=_subject(ctx),
+        last_working_date=last_working_date,
+        reason=reason,
+        instance_id=ctx.instance_id,
     )
     return {
         "employee_no": employee.employee_no,

@@ -5,6 +5,7 @@ import datetime as dt
 from typing import Any
 
 from hr.models import Employee
+from hr.services import offboarding as offboarding_services
 from hr.services import performance as performance_services
 from workflows.registry import OperationContext, Scope, operation
 
@@ -50,18 +51,42 @@ def remedial_training_record(
     }
 
 
+@operation("hr.pip_offboarding_check", scope=Scope.SUBJECT)
+def pip_offboarding_check(ctx: OperationContext) -> dict[str, Any]:
+    """Whether an offboarding of the employee is in progress (then no PIP starts), and which
+    one with its agreed last working day."""
+    employee = _subject(ctx)
+    running = offboarding_services.offboarding_running(employee=employee)
+    if running is None:
+        return {"in_progress": False}
+    day = employee.last_working_date
+    return {
+        "in_progress": True,
+        "instance": running.pk,
+        "last_working_date": day.isoformat() if day else None,
+    }
+
+
 @operation("hr.pip_offboarding_request", scope=Scope.SUBJECT, high_impact=True)
 def pip_offboarding_request(
     ctx: OperationContext, last_working_date: str, reason: str
 ) -> dict[str, Any]:
     """Send `offboarding_requested` for the employee; fails (an incident) when no process
-    receives it."""
+    receives it. When an offboarding of theirs is already in progress nothing is sent and
+    the result names the one kept (`kept_offboarding`) with its agreed last working day."""
     result = performance_services.pip_offboarding_request(
         employee=_subject(ctx),
         last_working_date=dt.date.fromisoformat(str(last_working_date)[:10]),
         reason=reason,
     )
-    return {
+    outcome: dict[str, Any] = {
         "started_instances": [i.pk for i in result.started],
         "correlated_instances": [i.pk for i in result.correlated],
     }
+    if result.kept is not None:
+        day = result.kept_last_working_date
+        outcome["kept_offboarding"] = {
+            "instance": result.kept.pk,
+            "last_working_date": day.isoformat() if day else None,
+        }
+    return outcome

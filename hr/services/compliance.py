@@ -15,6 +15,10 @@ transaction, under a lock on the employee:
   mandatory training), and each violation counts towards one deduction at most: the fourth
   in the window starts nothing more, three new ones start it again. The three need not
   arrive in the order they occurred (`_start_deductions`); different clauses never add up;
+- a violation that is the first or second of its clause in the window that no deduction counted
+  (`warning_number`) starts the `compliance_warning` process: the supervisor's compliance
+  warning 合规预警 with a correction suggestion by clause (DMN), and, for a colleague's report,
+  an anonymised notice to the employee;
 - a patient commendation becomes an `Achievement` the promotion requirements count and, when
   the DMN names an indicator of the employee's role family, an `AppraisalInput` that adds its
   points to that indicator of the month's appraisal (applied when the scores arrive).
@@ -26,6 +30,7 @@ together; 1 Jan 00:00 and 1 Feb 00:00 are 31 days apart and do not).
 """
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -44,9 +49,12 @@ from hr.models import (
     TrainingAssignment,
     TrainingCourse,
 )
+from hr.services import staff_notices
 from workflows import services as workflow_services
 from workflows.exceptions import Conflict, InvalidInput, NotFound
 from workflows.models import HumanTask, ProcessInstance
+
+logger = logging.getLogger(__name__)
 
 # The third violation of one clause within 30 days starts the deduction process: 30 calendar
 # days between the local dates the violations occurred on (see `days_apart`).
@@ -57,6 +65,9 @@ CLASSIFY_ELEMENT = "classify_signal"
 CONFIRM_ELEMENT = "confirm_deduction_notice"
 EFFECT_VIOLATION = "violation"
 EFFECT_COMMENDATION = "commendation"
+# The first and second violation of a clause in the window start the warning process.
+WARNING_PROCESS = "compliance_warning"
+WARNING_NUMBERS = (1, 2)
 
 
 @dataclass(frozen=True)
@@ -203,6 +214,8 @@ def signal_record(
         if is_violation:
             count = len(violations_in_window(signal))
             deduction = _start_deductions(signal, recorded_by)
+            if deduction is None:
+                _start_warning(signal, recorded_by)
     return SignalIntake(signal, True, count, deduction)
 
 
@@ -222,6 +235,11 @@ def _record_commendation(signal: ComplianceSignal, decided: dict[str, Any]) -> N
             points=decided["appraisal_points"],
             signal=signal,
         )
+    staff_notices.commendation_notice_send(
+        signal=signal,
+        indicator_code=decided["appraisal_indicator"],
+        points=decided["appraisal_points"],
+    )
 
 
 def _start_deductions(
@@ -286,6 +304,49 @@ def _start_deduction(
     except NotFound:
         raise Conflict(f"the {DEDUCTION_PROCESS!r} process is not deployed") from None
     return instance
+
+
+# --- compliance warning 合规预警 on the first and second violation ---------------------------
+
+
+def warning_number(signal: ComplianceSignal) -> int:
+    """Which violation towards the next deduction `signal` is: the violations of its clause in
+    the 30 days up to it that no deduction has counted, itself included."""
+    return sum(1 for s in violations_in_window(signal) if s.deduction_instance_id is None)
+
+
+def _start_warning(signal: ComplianceSignal, started_by: AbstractBaseUser | None) -> None:
+    """Start `compliance_warning` for a violation that is the first or second of its clause in
+    30 days that no deduction counted. Not deployed: nothing is started (the intake still
+    records the signal; the deduction rule does not depend on the warning)."""
+    if warning_number(signal) not in WARNING_NUMBERS:
+        return
+    try:
+        workflow_services.instance_start(
+            process_key=WARNING_PROCESS,
+            started_by=started_by,
+            subject=signal.employee,
+            data={"signal_id": signal.pk},
+            business_key=f"compliance-warning-{signal.clause_code}-{signal.pk}",
+        )
+    except NotFound:
+        logger.warning("%r is not deployed: no warning for signal %s", WARNING_PROCESS, signal.pk)
+
+
+def warning_load(*, signal_id: int, employee_id: int | None) -> dict[str, Any]:
+    """The violation as the warning process sees it: never who reported it or the details."""
+    signal = _signal(signal_id)
+    if signal.employee_id != employee_id:
+        raise InvalidInput([{"field": "signal_id", "message": "is about another employee"}])
+    if not signal.is_violation:
+        raise InvalidInput([{"field": "signal_id", "message": "is not a violation"}])
+    return {
+        "clause_code": signal.clause_code,
+        "kind": signal.kind,
+        "occurred_date": _local_date(signal.occurred_at).isoformat(),
+        "number": warning_number(signal),
+        "reported_by_colleague": signal.kind == ComplianceSignal.Kind.PEER_REPORT,
+    }
 
 
 # --- what the compliance_deduction process calls --------------------------------------------

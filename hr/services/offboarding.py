@@ -1,8 +1,10 @@
 """Domain services of the offboarding process (离职): last working day, return of equipment
 (归还办公用品), revocation of system access (注销系统权限) and closing.
 
-The rule that must hold whatever a diagram does is enforced here: an offboarding is not
-closed while the employee still has an active system account.
+The rules that must hold whatever a diagram does are enforced here: an offboarding is not
+closed while the employee still has an active system account, and one employee has one
+offboarding at a time: a second one (by hand, or by the message `offboarding_requested`)
+never moves the last working day the running one agreed.
 """
 
 import datetime as dt
@@ -12,6 +14,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from hr.models import Employee, EquipmentAssignment, SystemAccount
+from workflows.models import ProcessInstance
+
+# The hand-started offboarding; every process that starts on this message is one too.
+OFFBOARDING_PROCESS = "offboarding"
+OFFBOARDING_MESSAGE = "offboarding_requested"
 
 
 class OffboardingRefused(Exception):
@@ -30,10 +37,36 @@ class AccountsStillActive(OffboardingRefused):
         )
 
 
+def offboarding_running(
+    *, employee: Employee, exclude_instance_id: int | None = None
+) -> ProcessInstance | None:
+    """The employee's offboarding in progress (an active instance of `offboarding` or of a
+    process that starts on `offboarding_requested`), oldest first; None when there is none."""
+    instances = (
+        ProcessInstance.objects.filter(subject=employee, status__in=ProcessInstance.ACTIVE_STATUSES)
+        .exclude(pk=exclude_instance_id)
+        .select_related("definition", "version")
+        .order_by("started_at", "pk")
+    )
+    for instance in instances:
+        starts_on = instance.version.summary.get("start_messages", []) or []
+        if instance.definition.key == OFFBOARDING_PROCESS or OFFBOARDING_MESSAGE in starts_on:
+            return instance
+    return None
+
+
 def offboarding_open(
-    *, employee: Employee, last_working_date: dt.date | str, reason: str
+    *,
+    employee: Employee,
+    last_working_date: dt.date | str,
+    reason: str,
+    instance_id: int | None = None,
 ) -> Employee:
-    """Record the last working day of `employee`, who is leaving for `reason`."""
+    """Record the last working day of `employee`, who is leaving for `reason`.
+
+    Refused while another offboarding of theirs (not `instance_id`, the calling one) is in
+    progress: the last working day it agreed stands.
+    """
     if isinstance(last_working_date, str):
         last_working_date = dt.date.fromisoformat(last_working_date[:10])
     if not str(reason).strip():
@@ -42,9 +75,21 @@ def offboarding_open(
         employee = Employee.objects.select_for_update().get(pk=employee.pk)
         if not employee.is_active:
             raise OffboardingRefused(f"{employee.employee_no} has already left")
+        running = offboarding_running(employee=employee, exclude_instance_id=instance_id)
+        if running is not None:
+            raise OffboardingRefused(
+                f"{employee.employee_no} already has an offboarding in progress "
+                f"({offboarding_label(running, employee)})"
+            )
         employee.last_working_date = last_working_date
         employee.save(update_fields=["last_working_date"])
     return employee
+
+
+def offboarding_label(instance: ProcessInstance, employee: Employee) -> str:
+    """'instance 12, last working day 2027-01-29' for messages and notes."""
+    day = employee.last_working_date.isoformat() if employee.last_working_date else "not set"
+    return f"instance {instance.pk}, last working day {day}"
 
 
 def equipment_outstanding(*, employee: Employee) -> list[EquipmentAssignment]:

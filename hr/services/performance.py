@@ -13,12 +13,17 @@ applies the monthly rules at once, in the same transaction:
 - rating: excellent from 90, good from 75, pass from 60, fail under 60 (`rating_for`);
 - a total under 60 enrols the employee in mandatory remedial training 强制培训: an instance
   of the `performance_remedial_training` process (one at a time);
-- the 3rd consecutive calendar month rated excellent puts them on the reserve-cadre list
+- 3 consecutive calendar months rated excellent put them on the reserve-cadre list
   储备干部 (once);
-- the 2nd consecutive calendar month rated fail starts a PIP: an instance of the `pip`
-  process (not while one is running).
+- 2 consecutive calendar months rated fail start a PIP: an instance of the `pip` process
+  (once per streak of failing months; not while a PIP or an offboarding of theirs is
+  running).
 
-Rules look back from the month just recorded; a month without an appraisal breaks a streak.
+The streak rules judge months in calendar order whenever they arrive: a month recorded late
+(October after November and December) completes every window of consecutive months it
+closes, looking back and forward, and each window is judged when its last month arrives,
+once. A month without an appraisal breaks a streak. What the rules decided for each window,
+including a PIP skipped and why, is kept on the appraisal that completed it (`rule_notes`).
 The rules are code because nobody acts in them; where people act (the PIP, the remedial
 training) they are BPMN processes.
 
@@ -30,6 +35,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
@@ -40,10 +46,13 @@ from hr.models import (
     BonusRecord,
     Employee,
     MonthlyAppraisal,
+    OrgUnit,
     ReserveCadre,
     TrainingCompletion,
     TrainingCourse,
 )
+from hr.services import offboarding as offboarding_services
+from hr.services import staff_notices
 from workflows import services as workflow_services
 from workflows.exceptions import Conflict, InvalidInput, NotFound
 from workflows.models import ProcessInstance
@@ -174,13 +183,57 @@ def _start(
         ) from None
 
 
-def _streak(employee: Employee, period_date: dt.date, rating: str, months: int) -> bool:
-    """Were the `months` calendar months ending with `period_date` all rated `rating`?"""
-    wanted = _months_back(period_date, months)
-    found = MonthlyAppraisal.objects.filter(
-        employee=employee, period_date__in=wanted, rating=rating
-    ).count()
-    return found == months
+def _next_month(period_date: dt.date) -> dt.date:
+    return (period_date.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+
+
+def _completed_windows(
+    employee: Employee, period_date: dt.date, rating: str, months: int
+) -> list[list[dt.date]]:
+    """Every run of `months` consecutive calendar months that contains `period_date` and is
+    all rated `rating`, oldest first: the windows the month just recorded completes (it is
+    the last of each to arrive, since a month is recorded once)."""
+    span = _months_back(period_date, months)
+    while len(span) < 2 * months - 1:
+        span.append(_next_month(span[-1]))
+    rated = set(
+        MonthlyAppraisal.objects.filter(
+            employee=employee, period_date__in=span, rating=rating
+        ).values_list("period_date", flat=True)
+    )
+    windows = [span[i : i + months] for i in range(months)]
+    return [w for w in windows if all(m in rated for m in w)]
+
+
+def _judged_pip_months(employee: Employee) -> dict[str, str]:
+    """{month label: how it was judged} for every month already counted in a PIP window of
+    the employee (started or skipped), so a streak starts one PIP at most."""
+    judged: dict[str, str] = {}
+    for notes in MonthlyAppraisal.objects.filter(employee=employee).values_list(
+        "rule_notes", flat=True
+    ):
+        for note in notes or []:
+            if note.get("rule") == "pip":
+                for month in note.get("months", []):
+                    judged.setdefault(month, ", ".join(note["months"]))
+    return judged
+
+
+def _pip_skip_reason(employee: Employee, labels: list[str], judged: dict[str, str]) -> str:
+    """Why the failing months `labels` start no PIP; "" when they start one."""
+    counted = [m for m in labels if m in judged]
+    if counted:
+        return f"{counted[0]} already counted in the PIP judgement of {judged[counted[0]]}"
+    running = offboarding_services.offboarding_running(employee=employee)
+    if running is not None:
+        label = offboarding_services.offboarding_label(running, employee)
+        return f"offboarding in progress ({label})"
+    pip = ProcessInstance.objects.filter(
+        definition__key=PIP_PROCESS, subject=employee, status__in=ProcessInstance.ACTIVE_STATUSES
+    ).first()
+    if pip is not None:
+        return f"a PIP is already running (instance {pip.pk})"
+    return ""
 
 
 @dataclass(frozen=True)
@@ -245,36 +298,58 @@ def appraisal_record(
                 data={"period": label, "total": float(total)},
                 business_key=f"remedial-{employee.employee_no}-{label}",
             )
+        notes: list[dict[str, Any]] = []
         reserve_added = False
-        if rating == Rating.EXCELLENT and _streak(
-            employee, period_date, Rating.EXCELLENT, RESERVE_CADRE_EXCELLENT_MONTHS
-        ):
-            months = _months_back(period_date, RESERVE_CADRE_EXCELLENT_MONTHS)
-            _, reserve_added = ReserveCadre.objects.get_or_create(
-                employee=employee,
-                defaults={
-                    "reason": f"{RESERVE_CADRE_EXCELLENT_MONTHS} consecutive excellent months "
-                    f"连续{RESERVE_CADRE_EXCELLENT_MONTHS}个月优秀: "
-                    + ", ".join(period_label(m) for m in months)
-                },
-            )
+        if rating == Rating.EXCELLENT:
+            for window in _completed_windows(
+                employee, period_date, Rating.EXCELLENT, RESERVE_CADRE_EXCELLENT_MONTHS
+            ):
+                labels = [period_label(m) for m in window]
+                _, added = ReserveCadre.objects.get_or_create(
+                    employee=employee,
+                    defaults={
+                        "reason": f"{RESERVE_CADRE_EXCELLENT_MONTHS} consecutive excellent "
+                        f"months 连续{RESERVE_CADRE_EXCELLENT_MONTHS}个月优秀: " + ", ".join(labels)
+                    },
+                )
+                reserve_added = reserve_added or added
+                notes.append(
+                    {"rule": "reserve_cadre", "months": labels, "outcome": "added"}
+                    if added
+                    else {
+                        "rule": "reserve_cadre",
+                        "months": labels,
+                        "outcome": "skipped",
+                        "reason": "already on the reserve-cadre list",
+                    }
+                )
         pip = None
-        if (
-            rating == Rating.FAIL
-            and _streak(employee, period_date, Rating.FAIL, PIP_FAILING_MONTHS)
-            and not _is_active(PIP_PROCESS, employee)
-        ):
-            months = _months_back(period_date, PIP_FAILING_MONTHS)
-            pip = _start(
-                PIP_PROCESS,
-                employee=employee,
-                started_by=recorded_by,
-                data={
-                    "reason": "consecutive_failing_months",
-                    "failing_periods": [period_label(m) for m in months],
-                },
-                business_key=f"pip-{employee.employee_no}-{label}",
-            )
+        if rating == Rating.FAIL:
+            judged = _judged_pip_months(employee)
+            for window in _completed_windows(
+                employee, period_date, Rating.FAIL, PIP_FAILING_MONTHS
+            ):
+                labels = [period_label(m) for m in window]
+                note: dict[str, Any] = {"rule": "pip", "months": labels}
+                reason = _pip_skip_reason(employee, labels, judged)
+                if reason:
+                    note.update(outcome="skipped", reason=reason)
+                else:
+                    pip = _start(
+                        PIP_PROCESS,
+                        employee=employee,
+                        started_by=recorded_by,
+                        data={"reason": "consecutive_failing_months", "failing_periods": labels},
+                        business_key=f"pip-{employee.employee_no}-{labels[-1]}",
+                    )
+                    note.update(outcome="started", instance=pip.pk)
+                notes.append(note)
+                for month in labels:
+                    judged.setdefault(month, ", ".join(labels))
+        if notes:
+            appraisal.rule_notes = notes
+            appraisal.save(update_fields=["rule_notes"])
+        staff_notices.appraisal_notices_send(appraisal=appraisal, reserve_added=reserve_added)
     return AppraisalOutcome(appraisal, remedial, reserve_added, pip)
 
 
@@ -295,37 +370,84 @@ class MonthClose:
     bonuses: list[BonusRecord]
 
 
+POOL_GROUP, POOL_CLINIC = "group", "clinic"
+TIES_INCLUDE, TIES_EXCLUDE = "include", "exclude"
+
+
+def _top_share_rules() -> tuple[str, str]:
+    conf = settings.CAREFLOW
+    pool = conf.get("TOP_SHARE_POOL", POOL_GROUP)
+    ties = conf.get("TOP_SHARE_TIES", TIES_INCLUDE)
+    if pool not in (POOL_GROUP, POOL_CLINIC) or ties not in (TIES_INCLUDE, TIES_EXCLUDE):
+        raise Conflict(f"the top-share settings are invalid: pool {pool!r}, ties {ties!r}")
+    return pool, ties
+
+
+def _pools(appraisals: list[MonthlyAppraisal], pool: str) -> list[list[MonthlyAppraisal]]:
+    """The appraisals ranked together: all of them, or those of each clinic apart (staff
+    outside any clinic, e.g. at group head office, are one more pool)."""
+    if pool == POOL_GROUP:
+        return [appraisals] if appraisals else []
+    clinics = set(OrgUnit.objects.filter(kind=OrgUnit.Kind.CLINIC).values_list("pk", flat=True))
+    pools: dict[int | None, list[MonthlyAppraisal]] = {}
+    for appraisal in appraisals:
+        ids = [int(i) for i in appraisal.employee.org_unit.path.strip("/").split("/") if i]
+        clinic = next((i for i in reversed(ids) if i in clinics), None)
+        pools.setdefault(clinic, []).append(appraisal)
+    return [pools[key] for key in sorted(pools, key=lambda k: (k is None, k or 0))]
+
+
+def top_of_pool(ranked: list[MonthlyAppraisal], ties: str) -> list[MonthlyAppraisal]:
+    """The top 10 % of one pool, best first (`ranked` is ordered by total, best first):
+    `top_share_size` places; the people tied with the last place all get in ("include") or,
+    when they do not all fit, none of them ("exclude")."""
+    size = top_share_size(len(ranked))
+    if not ranked:
+        return []
+    cutoff = ranked[size - 1].total
+    with_ties = [a for a in ranked if a.total >= cutoff]
+    if ties == TIES_INCLUDE or len(with_ties) <= size:
+        return with_ties
+    return [a for a in ranked if a.total > cutoff]
+
+
 def appraisal_month_close(*, period_date: dt.date) -> MonthClose:
     """Grant the month's top 10 % by weighted total a 10 % bonus record.
 
-    The top 10 % is `top_share_size` of everyone appraised that month across the group;
-    whoever ties with the last place in it is included. Closing a month again grants
-    nobody twice. A month that is not over yet cannot be closed.
+    The top 10 % is `top_share_size` (rounded up) of everyone appraised that month in the
+    pool: the whole group, or each clinic apart (settings `TOP_SHARE_POOL`); the people tied
+    with the last place all get in, or none of them when they do not all fit
+    (`TOP_SHARE_TIES`). `top_size` is the sum of the pools' places. Closing a month again
+    grants nobody twice and tells nobody twice. A month that is not over yet cannot be closed.
     """
     period_date = period_date.replace(day=1)
     if period_date >= timezone.localdate().replace(day=1):
         raise InvalidInput([{"field": "period", "message": "the month is not over yet"}])
+    pool, ties = _top_share_rules()
     with transaction.atomic():
-        totals = list(
+        appraisals = list(
             MonthlyAppraisal.objects.filter(period_date=period_date)
+            .select_related("employee__org_unit", "employee__user")
             .order_by("-total", "employee_id")
-            .values_list("employee_id", "total")
         )
-        size = top_share_size(len(totals))
+        pools = _pools(appraisals, pool)
+        size = sum(top_share_size(len(p)) for p in pools)
+        top = sorted(
+            (a for p in pools for a in top_of_pool(p, ties)),
+            key=lambda a: (-a.total, a.employee_id),
+        )
         bonuses = []
-        if totals:
-            cutoff = totals[size - 1][1]
-            for employee_id, total in totals:
-                if total < cutoff:
-                    break
-                record, _ = BonusRecord.objects.get_or_create(
-                    employee_id=employee_id,
-                    period_date=period_date,
-                    reason=TOP_BONUS_REASON,
-                    defaults={"percent": TOP_BONUS_PERCENT},
-                )
-                bonuses.append(record)
-    return MonthClose(period_date, len(totals), size, bonuses)
+        for appraisal in top:
+            record, created = BonusRecord.objects.get_or_create(
+                employee_id=appraisal.employee_id,
+                period_date=period_date,
+                reason=TOP_BONUS_REASON,
+                defaults={"percent": TOP_BONUS_PERCENT},
+            )
+            if created:
+                staff_notices.bonus_notice_send(record=record)
+            bonuses.append(record)
+    return MonthClose(period_date, len(appraisals), size, bonuses)
 
 
 # --- mandatory remedial training -------------------------------------------------------------
@@ -398,25 +520,47 @@ class OffboardingNotDeployed(Conflict):
     """No process starts on (or waits for) `offboarding_requested`: the request would be lost."""
 
 
+@dataclass(frozen=True)
+class PipOffboardingRequest:
+    """What a failed PIP's offboarding request did: the instances the message started or
+    reached, or the offboarding already in progress that was kept (and its last working day)."""
+
+    started: list[ProcessInstance]
+    correlated: list[ProcessInstance]
+    kept: ProcessInstance | None = None
+    kept_last_working_date: dt.date | None = None
+
+
 def pip_offboarding_request(
     *, employee: Employee, last_working_date: dt.date, reason: str
-) -> workflow_services.MessageResult:
+) -> PipOffboardingRequest:
     """Ask for the employee's offboarding 离职 after a failed PIP: send the message
     `offboarding_requested` (correlation {employee_no}, payload {last_working_date, reason}),
     which starts the offboarding process.
+
+    When an offboarding of the employee is already in progress, nothing is sent: that
+    offboarding and the last working day it agreed stand, and the result names it (the PIP
+    keeps it in its history). The employee row is locked, so a second request cannot slip
+    in beside the first.
 
     When no process receives the message it is not silently dropped: OffboardingNotDeployed
     is raised, so the calling PIP stops with an incident an operator retries once the
     offboarding process is deployed.
     """
-    try:
-        return workflow_services.message_send(
-            name=OFFBOARDING_MESSAGE,
-            correlation={"employee_no": employee.employee_no},
-            payload={"last_working_date": last_working_date.isoformat(), "reason": reason},
-        )
-    except NotFound:
-        raise OffboardingNotDeployed(
-            f"no process receives {OFFBOARDING_MESSAGE!r}: deploy the offboarding process, "
-            "then retry"
-        ) from None
+    with transaction.atomic():
+        employee = Employee.objects.select_for_update().get(pk=employee.pk)
+        running = offboarding_services.offboarding_running(employee=employee)
+        if running is not None:
+            return PipOffboardingRequest([], [], running, employee.last_working_date)
+        try:
+            result = workflow_services.message_send(
+                name=OFFBOARDING_MESSAGE,
+                correlation={"employee_no": employee.employee_no},
+                payload={"last_working_date": last_working_date.isoformat(), "reason": reason},
+            )
+        except NotFound:
+            raise OffboardingNotDeployed(
+                f"no process receives {OFFBOARDING_MESSAGE!r}: deploy the offboarding process, "
+                "then retry"
+            ) from None
+    return PipOffboardingRequest(result.started, result.correlated)

@@ -16,6 +16,7 @@ SYSTEM_STARTED = [
     "family_birthday_greeting.bpmn",
     "licence_renewal.bpmn",
     "compliance_deduction.bpmn",
+    "compliance_warning.bpmn",
     "care_gift.bpmn",
 ]
 

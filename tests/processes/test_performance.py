@@ -134,6 +134,7 @@ def test_a_nurse_total_weighs_attitude_30_quality_40_discipline_30(
         "remedial_training_instance": None,
         "reserve_cadre_added": False,
         "pip_instance": None,
+        "rule_notes": [],
     }
     stored = MonthlyAppraisal.objects.get(employee=org.nurse)
     assert (stored.period_date, stored.total, stored.rating) == (
