@@ -13,4 +13,5 @@ from hr.operations import (  # noqa: F401 - imported for their registrations
     profile,
     promotion,
     stories,
+    training,
 )

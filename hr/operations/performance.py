@@ -14,10 +14,25 @@ def _subject(ctx: OperationContext) -> Employee:
     return Employee.objects.get(pk=ctx.subject_employee_id)
 
 
+@operation("hr.remedial_appraisal_facts", scope=Scope.SUBJECT)
+def remedial_appraisal_facts(ctx: OperationContext, period: str = "") -> dict[str, str]:
+    """The employee's role family and the weakest indicator of their appraisal of `period`
+    (YYYY-MM; "" when there is none), for the decision table performance_remedial_course."""
+    employee = _subject(ctx)
+    weakest = ""
+    if period:
+        weakest = performance_services.remedial_weakest_indicator(
+            employee=employee, period_date=dt.date.fromisoformat(f"{str(period)[:7]}-01")
+        )
+    return {"role_family": employee.role_family, "weakest_indicator": weakest}
+
+
 @operation("hr.remedial_course_assign", scope=Scope.SUBJECT)
-def remedial_course_assign(ctx: OperationContext) -> dict[str, str]:
-    """The remedial course the employee has to take."""
-    course = performance_services.remedial_course_for(employee=_subject(ctx))
+def remedial_course_assign(ctx: OperationContext, course_code: str = "") -> dict[str, str]:
+    """The remedial course the employee has to take (the one the decision table chose)."""
+    course = performance_services.remedial_course_for(
+        employee=_subject(ctx), course_code=course_code
+    )
     return {"code": course.code, "name": course.name}
 
 

@@ -29,6 +29,13 @@ REMEDIAL_COURSES: list[tuple[str, str, str]] = [
         "Nursing quality remedial training 护理质量强制培训",
         Family.NURSE,
     ),
+    # Chosen by bpmn/performance_remedial_course.dmn (role family, weakest indicator).
+    ("remedial-work-discipline", "Work discipline special training 工作纪律专项培训", ""),
+    (
+        "remedial-service-attitude",
+        "Service attitude remedial training 服务态度强制培训",
+        Family.NURSE,
+    ),
 ]
 
 

@@ -453,13 +453,43 @@ def appraisal_month_close(*, period_date: dt.date) -> MonthClose:
 # --- mandatory remedial training -------------------------------------------------------------
 
 
-def remedial_course_for(*, employee: Employee) -> TrainingCourse:
-    """The remedial course 强制培训 for the employee: the one of their role family if the
-    catalogue has one, else the one for every family."""
-    courses = TrainingCourse.objects.filter(
-        category=TrainingCourse.Category.REMEDIAL, role_family__in=[employee.role_family, ""]
-    ).order_by("-role_family", "code")
-    course = courses.first()
+def remedial_weakest_indicator(*, employee: Employee, period_date: dt.date) -> str:
+    """The indicator of the employee's appraisal of the month with the lowest score: on a tie
+    the one with the larger weight, then the first by code. "" when that month has no
+    appraisal (e.g. the supervisor started the training by hand)."""
+    appraisal = MonthlyAppraisal.objects.filter(
+        employee=employee, period_date=period_date.replace(day=1)
+    ).first()
+    if appraisal is None or not appraisal.scores:
+        return ""
+    weights = dict(
+        AppraisalIndicator.objects.filter(role_family=employee.role_family).values_list(
+            "code", "weight_percent"
+        )
+    )
+    code, _ = min(
+        appraisal.scores.items(),
+        key=lambda item: (Decimal(str(item[1])), -weights.get(item[0], 0), item[0]),
+    )
+    return code
+
+
+def remedial_course_for(*, employee: Employee, course_code: str = "") -> TrainingCourse:
+    """The remedial course 强制培训 for the employee: the one the decision table
+    performance_remedial_course chose (`course_code`; by role family and weakest indicator).
+    Without a code (instances of diagram versions before the table): the one of their role
+    family if the catalogue has one, else the one for every family."""
+    courses = TrainingCourse.objects.filter(category=TrainingCourse.Category.REMEDIAL)
+    if course_code:
+        course = courses.filter(code=course_code).first()
+        if course is None:
+            raise NotFound(f"the catalogue has no remedial course {course_code!r}")
+        return course
+    course = (
+        courses.filter(role_family__in=[employee.role_family, ""])
+        .order_by("-role_family", "code")
+        .first()
+    )
     if course is None:
         raise NotFound(f"the catalogue has no remedial course for {employee.role_family!r}")
     return course

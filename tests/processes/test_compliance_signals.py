@@ -11,7 +11,8 @@ days. A patient commendation is an achievement the promotion requirements count 
 nurse, +5 on the month's service attitude score.
 
 Paths of compliance_deduction: confirmed (deduction on the month's bonus record); rejected
-with a reason (nothing deducted); reminder to the supervisor after 3 days.
+with a reason (nothing deducted); reminder to the supervisor after 3 days; the employee
+reports the mandatory course (the overdue chase is in test_training_overdue.py).
 """
 
 import datetime as dt
@@ -368,6 +369,11 @@ def test_a_confirmed_notice_deducts_from_the_months_bonus_record(org, deduction,
         Decimal("-5.00"),
         record,
     )
+    # The process then waits for the employee to report the mandatory course.
+    instance.refresh_from_db()
+    assert instance.status == ProcessInstance.Status.WAITING
+    training = only_task(org.nurse.user, "complete_mandatory_training")
+    complete(api(org.nurse.user), training["id"], {"training_score": 88})
     instance.refresh_from_db()
     assert instance.status == ProcessInstance.Status.COMPLETED
 

@@ -51,13 +51,15 @@ def onboarding(org, clock):
     return deploy_shipped("onboarding.bpmn")
 
 
-def start_onboarding(org, employee: Employee | None = None) -> int:
+def start_onboarding(
+    org, employee: Employee | None = None, planned_duty_date: str = "2026-03-09"
+) -> int:
     response = api(org.east_hr.user).post(
         "/api/v1/instances/start",
         {
             "process": "onboarding",
             "subject": (employee or org.nurse).employee_no,
-            "data": {"planned_duty_date": "2026-03-09"},
+            "data": {"planned_duty_date": planned_duty_date},
         },
         format="json",
     )
@@ -168,7 +170,10 @@ def test_the_new_hire_gets_one_task_per_checklist_item_with_both_timers_armed(or
         .values_list("element_id", "due_at", "status")
     ) == [
         ("remind_after_3_days", REMIND_AT, Timer.Status.WAITING),
+        # Planned first day on duty 9 March: due 8 March, overdue from 9 March 00:00 Beijing.
+        ("remind_when_overdue", dt.datetime(2026, 3, 8, 16, 0, tzinfo=dt.UTC), "waiting"),
         ("escalate_after_7_days", ESCALATE_AT, Timer.Status.WAITING),
+        ("escalate_3_days_overdue", dt.datetime(2026, 3, 11, 16, 0, tzinfo=dt.UTC), "waiting"),
     ]
     detail = nurse.get(f"/api/v1/tasks/{items['prejob-nurse-duties']}").json()
     assert detail["form"]["data"]["item"] == {
@@ -301,7 +306,8 @@ def test_a_reminder_goes_to_the_new_hire_after_3_days(org, onboarding, clock):
 
 
 def test_clinic_hr_is_asked_to_follow_up_after_7_days(org, onboarding, clock):
-    instance_id = start_onboarding(org)
+    # On duty from 20 March: the checklist is not overdue during these 7 days.
+    instance_id = start_onboarding(org, planned_duty_date="2026-03-20")
     nurse, east_hr = api(org.nurse.user), api(org.east_hr.user)
     fire_timers_at(clock, REMIND_AT + dt.timedelta(seconds=1))
 
@@ -375,7 +381,10 @@ def test_a_new_round_rearms_the_3_and_7_day_timers(org, onboarding, clock):
         .values_list("element_id", "due_at")
     ) == [
         ("remind_after_3_days", round_two + dt.timedelta(days=REMINDER_DAYS)),
+        # The overdue timers keep their dates (planned first day on duty 9 March).
+        ("remind_when_overdue", dt.datetime(2026, 3, 8, 16, 0, tzinfo=dt.UTC)),
         ("escalate_after_7_days", round_two + dt.timedelta(days=ESCALATION_DAYS)),
+        ("escalate_3_days_overdue", dt.datetime(2026, 3, 11, 16, 0, tzinfo=dt.UTC)),
     ]
 
 
