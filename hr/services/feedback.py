@@ -19,8 +19,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from hr.models import Employee, FeedbackTicket, OrgUnit, RoleAssignment
+from hr.models import Employee, FeedbackTicket, OrgUnit
 from hr.selectors import working_days_after
+from workflows import assignment
 from workflows import services as workflow_services
 from workflows.exceptions import InvalidInput, NotFound
 from workflows.models import ProcessInstance, WorkflowEvent
@@ -260,8 +261,10 @@ def feedback_route(
 ) -> Routing:
     """Record the handler's category and responsible department on the ticket.
 
-    The department must be an org unit where someone holds the supervisor role (they work
-    the Department lane), within the instance's reach (`reach_problem` says why not, see
+    The department must be an org unit someone can take the feedback in (they work the
+    Department lane, workflows.assignment.department_takers: its head; for a functional
+    department of the group without a head, its group HR or clinic HR role holders), within
+    the instance's reach (`reach_problem` says why not, see
     workflows.assignment.data_unit_out_of_scope); otherwise nothing changes and the problem
     goes back to the handler.
     """
@@ -281,14 +284,13 @@ def feedback_route(
             f"{department.name} ({department_code}) cannot take this feedback: it "
             f"{reach_problem(department)}. {department.name}不在本反馈所属门店范围内。",
         )
-    has_head = RoleAssignment.objects.filter(
-        org_unit=department, role=RoleAssignment.Role.SUPERVISOR
-    ).exists()
-    if not has_head:
+    if assignment.department_takers(department) is None:
         return Routing(
             False,
-            f"Nobody is head of {department.name} ({department_code}) to take the feedback. "
-            f"{department.name}没有负责人（护士长/科室主任）接收反馈。",
+            f"Nobody is head of {department.name} ({department_code}) to take the feedback, "
+            "nor, for a department of the group, holds group HR or clinic HR there. "
+            f"{department.name}没有负责人（护士长/科室主任），"
+            "也没有可接收反馈的集团或门店人力资源人员。",
         )
     ticket.category = category
     ticket.department = department
