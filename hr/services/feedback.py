@@ -23,8 +23,8 @@ from hr.models import Employee, FeedbackTicket, OrgUnit
 from hr.selectors import working_days_after
 from workflows import assignment
 from workflows import services as workflow_services
-from workflows.exceptions import InvalidInput, NotFound
-from workflows.models import ProcessInstance, WorkflowEvent
+from workflows.exceptions import Conflict, InvalidInput, NotFound
+from workflows.models import MessageSubscription, ProcessInstance, WorkflowEvent
 
 PROCESS_KEY = "feedback_closure"
 Status = FeedbackTicket.Status
@@ -162,13 +162,52 @@ ANSWER_FORM_FIELDS = ("resolution", "reason", "follow_up_plan")
 
 @dataclass(frozen=True)
 class ReceiptAnswer:
-    """What anyone holding the receipt code may read: the status and the answers a person
-    wrote for the sender. Nothing else of the ticket, and nothing of its process."""
+    """What anyone holding the receipt code may read: the status, the answers a person
+    wrote for the sender, and the handler's open question. Nothing else of the ticket, and
+    nothing of its process."""
 
     status: str
     outcome: str | None
     reason: str | None
     follow_up_plan: str | None
+    question: str | None = None
+
+
+# The message the sender's answer is delivered as (bpmn/feedback_closure.bpmn, sender_replied).
+REPLY_MESSAGE = "feedback_reply"
+REPLY_MAX_LENGTH = 2000
+
+
+def _waiting_for_reply(ticket: FeedbackTicket) -> bool:
+    return ticket.process_instance_id is not None and (
+        MessageSubscription.objects.filter(
+            instance_id=ticket.process_instance_id, message_name=REPLY_MESSAGE
+        ).exists()
+    )
+
+
+def _open_question(ticket: FeedbackTicket) -> str | None:
+    """The question the handler asked, while the ticket's own process waits for the answer:
+    the `question` a person typed when completing a task of that process with the outcome
+    `ask_sender`, the latest one. Never a value from process data."""
+    if not _waiting_for_reply(ticket):
+        return None
+    submissions = (
+        WorkflowEvent.objects.filter(
+            instance_id=ticket.process_instance_id,
+            kind=WorkflowEvent.Kind.TASK_COMPLETED,
+            actor__isnull=False,
+        )
+        .order_by("-pk")
+        .values_list("data", flat=True)
+    )
+    for data in submissions:
+        submitted = data.get("submitted") if isinstance(data, dict) else None
+        if not isinstance(submitted, dict) or submitted.get("outcome") != "ask_sender":
+            continue
+        question = submitted.get("question")
+        return question.strip() if isinstance(question, str) and question.strip() else None
+    return None
 
 
 def _texts_typed_by_people(ticket: FeedbackTicket) -> dict[str, set[str]]:
@@ -220,7 +259,31 @@ def feedback_receipt_answer(*, receipt_code: str) -> ReceiptAnswer:
         outcome=public(ticket.resolution, "resolution") if is_resolved else None,
         reason=public(ticket.resolution, "reason") if is_not_resolved else None,
         follow_up_plan=public(ticket.follow_up_plan, "follow_up_plan") if is_not_resolved else None,
+        question=None if closed else _open_question(ticket),
     )
+
+
+def feedback_reply(*, receipt_code: str, text: str) -> ReceiptAnswer:
+    """The sender answers the handler's question, with the receipt code alone (anonymous
+    senders too: nothing records who answered). The answer goes to the ticket's own process
+    as the message feedback_reply; NotFound for an unknown code, Conflict when no question
+    is waiting for an answer."""
+    text = text.strip()
+    if not text:
+        raise InvalidInput([{"field": "text", "message": "this field may not be blank"}])
+    if len(text) > REPLY_MAX_LENGTH:
+        message = f"at most {REPLY_MAX_LENGTH} characters"
+        raise InvalidInput([{"field": "text", "message": message}])
+    ticket = feedback_ticket_by_receipt(receipt_code=receipt_code)
+    if not _waiting_for_reply(ticket):
+        raise Conflict("no question is waiting for an answer on this feedback")
+    workflow_services.message_send(
+        name=REPLY_MESSAGE,
+        correlation={"instance_id": ticket.process_instance_id},
+        payload={"text": text},
+        actor=None,
+    )
+    return feedback_receipt_answer(receipt_code=receipt_code)
 
 
 def _ticket_locked(ticket_id: int) -> FeedbackTicket:
