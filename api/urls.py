@@ -135,6 +135,7 @@ urlpatterns = [
     path("feedback", feedback_views.FeedbackSubmitApi.as_view(), name="feedback-submit"),
     # The receipt code goes in the body, never in the URL (access logs keep URLs).
     path("feedback/receipt", feedback_views.FeedbackReceiptApi.as_view(), name="feedback-receipt"),
+    path("feedback/reply", feedback_views.FeedbackReplyApi.as_view(), name="feedback-reply"),
     path(
         "feedback/<str:receipt_code>",
         feedback_views.FeedbackReceiptInPathApi.as_view(),

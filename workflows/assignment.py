@@ -124,7 +124,26 @@ def _department(ctx: InstanceContext) -> Candidates:
     problem = data_unit_out_of_scope(ctx, unit)
     if problem:
         raise LaneUnresolvable(f"department {ref!r} from the process data {problem}")
-    return Candidates(role=Role.SUPERVISOR, org_unit=unit)
+    return department_takers(unit) or Candidates(role=Role.SUPERVISOR, org_unit=unit)
+
+
+# A functional department of the group (HR, operations: a unit outside every clinic) often has
+# no head nurse or department head; its work goes to the HR role holders of that unit.
+GROUP_DEPARTMENT_ROLES = (Role.GROUP_HR, Role.CLINIC_HR)
+
+
+def department_takers(unit: OrgUnit) -> Candidates | None:
+    """Who takes work sent to `unit` in the Department lane, or None when nobody can: its
+    head (active holders of the supervisor role at the unit); for a unit of the group's own
+    (outside every clinic) without a head, the active holders of group HR at that unit, else of
+    clinic HR at that unit. A clinic's department without a head has nobody."""
+    if _active_holders(Role.SUPERVISOR, unit):
+        return Candidates(role=Role.SUPERVISOR, org_unit=unit)
+    if _clinic_of(unit) is None:
+        for role in GROUP_DEPARTMENT_ROLES:
+            if _active_holders(role, unit):
+                return Candidates(role=role, org_unit=unit)
+    return None
 
 
 def _clinic_of(unit: OrgUnit | None) -> OrgUnit | None:

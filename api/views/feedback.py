@@ -105,6 +105,11 @@ class FeedbackReceiptApi(APIView):
         follow_up_plan = serializers.CharField(
             allow_null=True, help_text="when not resolved (as the handler wrote it)"
         )
+        question = serializers.CharField(
+            allow_null=True,
+            help_text="the handler's question while it waits for the sender's answer (as the "
+            "handler typed it); answer it with POST /api/v1/feedback/reply",
+        )
 
     @extend_schema(request=InputSerializer, responses=OutputSerializer)
     def post(self, request):
@@ -114,6 +119,26 @@ class FeedbackReceiptApi(APIView):
             receipt_code=payload.validated_data["receipt_code"]
         )
         return Response(self.OutputSerializer(answer).data)
+
+
+class FeedbackReplyApi(APIView):
+    """The sender answers the handler's question with the receipt code (anonymous senders
+    too; nothing records who answered). Throttled together with the receipt lookup, per
+    client address. 404 for a wrong code, 409 when no question is waiting."""
+
+    permission_classes = [AllowAny]
+    throttle_classes = [ReceiptLookupThrottle]
+
+    class InputSerializer(StrictInput):
+        receipt_code = serializers.CharField(max_length=64, help_text="e.g. FB-7KQ2-M9XD-4RTA")
+        text = serializers.CharField(max_length=feedback.REPLY_MAX_LENGTH)
+
+    @extend_schema(request=InputSerializer, responses=FeedbackReceiptApi.OutputSerializer)
+    def post(self, request):
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        answer = feedback.feedback_reply(**payload.validated_data)
+        return Response(FeedbackReceiptApi.OutputSerializer(answer).data)
 
 
 @extend_schema(exclude=True)

@@ -1,4 +1,4 @@
-"""Service-task operations of family care (bpmn/care_gift.bpmn)."""
+"""Service-task operations of family care (bpmn/care_gift.bpmn, bpmn/leave_request.bpmn)."""
 
 from typing import Any
 
@@ -28,3 +28,14 @@ def care_gift_record(
         process_instance_id=ctx.instance_id,
     )
     return {"care_gift_id": record.pk, "gift": record.gift, "amount": float(record.amount)}
+
+
+@operation("hr.family_leave_facts", scope=Scope.SUBJECT)
+def family_leave_facts(ctx: OperationContext) -> dict[str, Any]:
+    """The family facts the leave approval route decides on, about the instance's subject and
+    only from data they consented to share: {youngest_child_age_years: int or None}. Ages only;
+    names (encrypted) and birth dates never reach process data."""
+    if ctx.subject_employee_id is None:
+        raise ValueError("family leave facts need the employee as the instance's subject")
+    age = family.youngest_consented_child_age(employee_id=ctx.subject_employee_id)
+    return {"youngest_child_age_years": age}

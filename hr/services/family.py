@@ -8,7 +8,13 @@ task. A `FamilyBirthdayReminder` row per child and year (unique) makes the scan 
 a run that was missed is caught up by the next one, since the whole window is scanned.
 
 Care gifts: clinic HR (of the employee's clinic) or group HR starts `care_gift` for a family
-member's illness; group HR approves; the gift is recorded on the employee.
+member's illness; group HR approves; the gift is recorded on the employee. A family-emergency
+leave ends with a task for clinic HR proposing one (bpmn/leave_request.bpmn).
+
+Family leave fast track: `leave_request` asks `family_leave_facts` for the age of the
+employee's youngest child on file whose parent consented to share the child's data
+(`has_consented_to_reminders`); the DMN leave_approval_route decides the fast track from it.
+Only the age in whole years reaches process data, never a name or a birth date.
 """
 
 import calendar
@@ -135,6 +141,30 @@ def family_birthday_reminders_send(*, today: dt.date | None = None) -> list[Fami
         except IntegrityError:
             continue
     return sent
+
+
+# --- family leave fast track --------------------------------------------------------------
+
+
+def age_in_years(birth_date: dt.date, on: dt.date) -> int:
+    """Completed years on `on`: the birthday counts from its day (29 February from 1 March in
+    other years)."""
+    return on.year - birth_date.year - ((on.month, on.day) < (birth_date.month, birth_date.day))
+
+
+def youngest_consented_child_age(*, employee_id: int, on: dt.date | None = None) -> int | None:
+    """Age in completed years of the employee's youngest child with a birth date on file and
+    consent to share it, on `on` (today in the group's time zone); None if there is none."""
+    on = on or timezone.localdate()
+    birth_dates = FamilyMember.objects.filter(
+        employee_id=employee_id,
+        relation=FamilyMember.Relation.CHILD,
+        has_consented_to_reminders=True,
+        birth_date__isnull=False,
+        birth_date__lte=on,
+    ).values_list("birth_date", flat=True)
+    ages = [age_in_years(born, on) for born in birth_dates]
+    return min(ages) if ages else None
 
 
 # --- care gifts --------------------------------------------------------------------------

@@ -19,11 +19,12 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from hr.models import Employee, FeedbackTicket, OrgUnit, RoleAssignment
+from hr.models import Employee, FeedbackTicket, OrgUnit
 from hr.selectors import working_days_after
+from workflows import assignment
 from workflows import services as workflow_services
-from workflows.exceptions import InvalidInput, NotFound
-from workflows.models import ProcessInstance, WorkflowEvent
+from workflows.exceptions import Conflict, InvalidInput, NotFound
+from workflows.models import MessageSubscription, ProcessInstance, WorkflowEvent
 
 PROCESS_KEY = "feedback_closure"
 Status = FeedbackTicket.Status
@@ -161,13 +162,52 @@ ANSWER_FORM_FIELDS = ("resolution", "reason", "follow_up_plan")
 
 @dataclass(frozen=True)
 class ReceiptAnswer:
-    """What anyone holding the receipt code may read: the status and the answers a person
-    wrote for the sender. Nothing else of the ticket, and nothing of its process."""
+    """What anyone holding the receipt code may read: the status, the answers a person
+    wrote for the sender, and the handler's open question. Nothing else of the ticket, and
+    nothing of its process."""
 
     status: str
     outcome: str | None
     reason: str | None
     follow_up_plan: str | None
+    question: str | None = None
+
+
+# The message the sender's answer is delivered as (bpmn/feedback_closure.bpmn, sender_replied).
+REPLY_MESSAGE = "feedback_reply"
+REPLY_MAX_LENGTH = 2000
+
+
+def _waiting_for_reply(ticket: FeedbackTicket) -> bool:
+    return ticket.process_instance_id is not None and (
+        MessageSubscription.objects.filter(
+            instance_id=ticket.process_instance_id, message_name=REPLY_MESSAGE
+        ).exists()
+    )
+
+
+def _open_question(ticket: FeedbackTicket) -> str | None:
+    """The question the handler asked, while the ticket's own process waits for the answer:
+    the `question` a person typed when completing a task of that process with the outcome
+    `ask_sender`, the latest one. Never a value from process data."""
+    if not _waiting_for_reply(ticket):
+        return None
+    submissions = (
+        WorkflowEvent.objects.filter(
+            instance_id=ticket.process_instance_id,
+            kind=WorkflowEvent.Kind.TASK_COMPLETED,
+            actor__isnull=False,
+        )
+        .order_by("-pk")
+        .values_list("data", flat=True)
+    )
+    for data in submissions:
+        submitted = data.get("submitted") if isinstance(data, dict) else None
+        if not isinstance(submitted, dict) or submitted.get("outcome") != "ask_sender":
+            continue
+        question = submitted.get("question")
+        return question.strip() if isinstance(question, str) and question.strip() else None
+    return None
 
 
 def _texts_typed_by_people(ticket: FeedbackTicket) -> dict[str, set[str]]:
@@ -219,7 +259,31 @@ def feedback_receipt_answer(*, receipt_code: str) -> ReceiptAnswer:
         outcome=public(ticket.resolution, "resolution") if is_resolved else None,
         reason=public(ticket.resolution, "reason") if is_not_resolved else None,
         follow_up_plan=public(ticket.follow_up_plan, "follow_up_plan") if is_not_resolved else None,
+        question=None if closed else _open_question(ticket),
     )
+
+
+def feedback_reply(*, receipt_code: str, text: str) -> ReceiptAnswer:
+    """The sender answers the handler's question, with the receipt code alone (anonymous
+    senders too: nothing records who answered). The answer goes to the ticket's own process
+    as the message feedback_reply; NotFound for an unknown code, Conflict when no question
+    is waiting for an answer."""
+    text = text.strip()
+    if not text:
+        raise InvalidInput([{"field": "text", "message": "this field may not be blank"}])
+    if len(text) > REPLY_MAX_LENGTH:
+        message = f"at most {REPLY_MAX_LENGTH} characters"
+        raise InvalidInput([{"field": "text", "message": message}])
+    ticket = feedback_ticket_by_receipt(receipt_code=receipt_code)
+    if not _waiting_for_reply(ticket):
+        raise Conflict("no question is waiting for an answer on this feedback")
+    workflow_services.message_send(
+        name=REPLY_MESSAGE,
+        correlation={"instance_id": ticket.process_instance_id},
+        payload={"text": text},
+        actor=None,
+    )
+    return feedback_receipt_answer(receipt_code=receipt_code)
 
 
 def _ticket_locked(ticket_id: int) -> FeedbackTicket:
@@ -260,8 +324,10 @@ def feedback_route(
 ) -> Routing:
     """Record the handler's category and responsible department on the ticket.
 
-    The department must be an org unit where someone holds the supervisor role (they work
-    the Department lane), within the instance's reach (`reach_problem` says why not, see
+    The department must be an org unit someone can take the feedback in (they work the
+    Department lane, workflows.assignment.department_takers: its head; for a functional
+    department of the group without a head, its group HR or clinic HR role holders), within
+    the instance's reach (`reach_problem` says why not, see
     workflows.assignment.data_unit_out_of_scope); otherwise nothing changes and the problem
     goes back to the handler.
     """
@@ -281,14 +347,13 @@ def feedback_route(
             f"{department.name} ({department_code}) cannot take this feedback: it "
             f"{reach_problem(department)}. {department.name}不在本反馈所属门店范围内。",
         )
-    has_head = RoleAssignment.objects.filter(
-        org_unit=department, role=RoleAssignment.Role.SUPERVISOR
-    ).exists()
-    if not has_head:
+    if assignment.department_takers(department) is None:
         return Routing(
             False,
-            f"Nobody is head of {department.name} ({department_code}) to take the feedback. "
-            f"{department.name}没有负责人（护士长/科室主任）接收反馈。",
+            f"Nobody is head of {department.name} ({department_code}) to take the feedback, "
+            "nor, for a department of the group, holds group HR or clinic HR there. "
+            f"{department.name}没有负责人（护士长/科室主任），"
+            "也没有可接收反馈的集团或门店人力资源人员。",
         )
     ticket.category = category
     ticket.department = department

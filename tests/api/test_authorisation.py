@@ -224,6 +224,10 @@ def requests_for(i: int, t: int, v: int, incident: int, note: int, e: int):
             ("/api/v1/feedback/receipt", {"receipt_code": "NO-SUCH-CODE"}, "json"),
             [404, 404, 404, 404, 404, 404, 404],
         ),
+        ("feedback-reply", "post"): (
+            ("/api/v1/feedback/reply", {"receipt_code": "NO-SUCH-CODE", "text": "x"}, "json"),
+            [404, 404, 404, 404, 404, 404, 404],
+        ),
         ("feedback-receipt-in-path", "get"): (
             ("/api/v1/feedback/NO-SUCH-CODE", None, None),
             [410, 410, 410, 410, 410, 410, 410],

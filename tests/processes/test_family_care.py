@@ -3,7 +3,8 @@
 - Children's birthday reminders: the daily scan starts `family_birthday_greeting` 3 days
   ahead, only with the employee's consent, once per child per year; the manager greets.
 - Family-emergency leave (leave_request with leave_type family_emergency): approval due in
-  1 day instead of 3, reminder and escalation when late, and a care message task.
+  1 day instead of 3, reminder and escalation when late, a care message task, and a care gift
+  proposal for clinic HR (tests/processes/test_family_leave_rules.py).
 - Care gifts (`care_gift`): clinic or group HR asks, group HR approves, the gift is recorded.
 """
 
@@ -210,6 +211,9 @@ def test_a_family_emergency_asks_the_supervisor_for_a_care_message(org, leave):
     (message,) = notes(org.nurse.user, Notification.Kind.MESSAGE)
     assert message.title == "来自主管的关怀 / A message of care from your supervisor"
     assert message.body == "家里的事要紧，有需要随时说。"
+    # clinic HR still has the care gift proposal (tests/processes/test_family_leave_rules.py)
+    (proposal,) = tasks_at(api(org.east_hr.user), "propose_care_gift")
+    complete(api(org.east_hr.user), proposal["id"], {"care_gift_decision": "declined"})
     assert ProcessInstance.objects.get(pk=instance_id).status == "completed"
 
 

@@ -195,6 +195,7 @@ def test_anonymous_feedback_is_followed_by_receipt_code(org, feedback_closure):
         "outcome": None,
         "reason": None,
         "follow_up_plan": None,
+        "question": None,
     }
     assert task_of(org.group_hr.user, instance, TRIAGE)["candidate_role"] == "group_hr"
     route(org, instance, category="career_growth")
@@ -208,6 +209,7 @@ def test_anonymous_feedback_is_followed_by_receipt_code(org, feedback_closure):
         "outcome": "Two more places in the autumn course",
         "reason": None,
         "follow_up_plan": None,
+        "question": None,
     }
     closed = ticket(receipt)
     assert (closed.category, closed.department.code) == ("career_growth", "east-nursing")
@@ -272,6 +274,7 @@ def test_named_feedback_about_a_clinic_is_closed_as_not_resolved_and_the_submitt
         "outcome": None,
         "reason": "The weekend rota depends on next year's hiring 周末排班取决于明年招聘",
         "follow_up_plan": "Rotate weekends monthly from April 四月起按月轮换周末",
+        "question": None,
     }
     assert ticket(receipt).category == "management"
     (note,) = Notification.objects.filter(recipient=org.nurse.user, kind="message")

@@ -132,6 +132,7 @@ def test_data_a_diagram_wrote_as_the_outcome_is_not_answered(org, trojan):
         "outcome": None,
         "reason": None,
         "follow_up_plan": None,
+        "question": None,
     }
     assert "110101199003071234" not in response.content.decode()
 
@@ -156,6 +157,7 @@ def test_data_a_diagram_wrote_as_reason_and_plan_is_not_answered(org, trojan):
         "outcome": None,
         "reason": None,
         "follow_up_plan": None,
+        "question": None,
     }
     assert "110101199003071234" not in response.content.decode()
 
@@ -180,6 +182,7 @@ def test_the_answers_a_person_wrote_are_answered_and_nothing_else(org, feedback_
         "outcome": None,
         "reason": "The rota depends on next year's hiring 取决于明年招聘",
         "follow_up_plan": "Rotate weekends monthly from April 四月起按月轮换",
+        "question": None,
     }
 
 
@@ -193,6 +196,7 @@ def test_an_open_ticket_answers_its_status_only(org, feedback_closure):
         "outcome": None,
         "reason": None,
         "follow_up_plan": None,
+        "question": None,
     }
 
 

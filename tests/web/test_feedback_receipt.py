@@ -114,3 +114,49 @@ def test_on_a_phone_in_chinese_the_answer_of_a_closed_ticket_is_shown(
     assert [r.url for r in seen if code.lower() in r.url.lower()] == []
     # Nothing wider than the phone's screen.
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+def test_an_anonymous_sender_sees_the_question_and_answers_it_on_a_phone_in_chinese(
+    feedback_closure, new_page, tmp_path
+):
+    # Given anonymous feedback whose head nurse asked the sender a question (issue 21)
+    submission = feedback_submit(user=user("west_nurse"), text="夜班太多", is_anonymous=True)
+    instance = submission.instance
+    work(
+        "hr_group",
+        instance,
+        "triage_by_group_hr",
+        {"category": "workload", "department": "east-nursing"},
+    )
+    work("east_head_nurse", instance, "acknowledge_feedback", {"acknowledged": True})
+    work(
+        "east_head_nurse",
+        instance,
+        "resolve_feedback",
+        {"outcome": "ask_sender", "question": "是哪一个月的夜班？"},
+    )
+    code = submission.ticket.receipt_code
+
+    # when the sender looks the code up on a phone, in Chinese, and answers
+    page = new_page(locale="zh-CN")
+    page.set_viewport_size(PHONE)
+    seen = requests_of(page)
+    sign_in(page, "west_nurse")
+    page.goto("/feedback/")
+    page.locator("#lookup-code").fill(code)
+    page.get_by_role("button", name="查询").click()
+    expect(page.locator("#question-text")).to_have_text("是哪一个月的夜班？")
+    page.screenshot(path=tmp_path / "feedback-question-390-zh.png", full_page=True)
+    page.get_by_label("您的答复").fill("十一月，连续三周")
+    with page.expect_request("**/api/v1/feedback/reply") as sent:
+        page.get_by_role("button", name="发送答复").click()
+
+    # then the answer went with the code in the body, the question is gone, and the head
+    # nurse's resolution task is back with the answer
+    expect(page.locator("#lookup-message")).to_have_text("谢谢，您的答复已发送。")
+    expect(page.locator("#question-box")).to_be_hidden()
+    assert json.loads(sent.value.post_data) == {"receipt_code": code, "text": "十一月，连续三周"}
+    assert [r.url for r in seen if code in r.url] == []
+    back = HumanTask.objects.get(instance=instance, element_id="resolve_feedback", status="open")
+    assert back.pk
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]

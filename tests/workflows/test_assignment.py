@@ -3,7 +3,7 @@
 import pytest
 
 from hr.models import RoleAssignment
-from tests.factories import EmployeeFactory
+from tests.factories import EmployeeFactory, RoleAssignmentFactory
 from workflows.assignment import (
     Candidates,
     InstanceContext,
@@ -148,6 +148,16 @@ def test_department_lane_from_data_stays_in_the_subjects_clinic(org):
 
 
 def test_department_lane_may_name_a_unit_of_the_group_itself(org):
+    ctx = context(org.nurse, data={"department": "hq"})
+
+    candidates = resolve("Department (科室)", ctx)
+
+    # no head at the group unit: its group HR role holders take the work (issue 21)
+    assert candidates == Candidates(role=Role.GROUP_HR, org_unit=org.group)
+
+
+def test_department_lane_of_a_group_unit_with_a_head_offers_it_to_the_head(org):
+    RoleAssignmentFactory(role=Role.SUPERVISOR, org_unit=org.group)
     ctx = context(org.nurse, data={"department": "hq"})
 
     candidates = resolve("Department (科室)", ctx)

@@ -54,6 +54,8 @@ def test_the_bundle_holds_both_processes_the_decision_and_the_forms(leave_reques
     assert sorted(leave_request.dmn_files) == ["leave_approval_route.dmn"]
     assert sorted(leave_request.forms) == [
         "acknowledge.json",
+        "care_gift_proposal.json",
+        "care_gift_proposal.uischema.json",
         "care_message.json",
         "care_message.uischema.json",
         "hr_review.json",

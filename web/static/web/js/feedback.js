@@ -1,5 +1,6 @@
 /* Employee voice: send feedback through POST /api/v1/feedback, follow it by receipt code
-   (POST /api/v1/feedback/receipt, the code in the body). */
+   (POST /api/v1/feedback/receipt, the code in the body), and answer the handler's question
+   (POST /api/v1/feedback/reply, the code in the body). */
 (function () {
   "use strict";
   const CF = window.CareFlow;
@@ -7,6 +8,9 @@
   const form = document.getElementById("feedback-form");
   const send = document.getElementById("feedback-send");
   const lookupButton = document.getElementById("lookup-button");
+  const replyForm = document.getElementById("reply-form");
+  const replySend = document.getElementById("reply-send");
+  let shownCode = "";
 
   function showErrors(errors) {
     form.querySelectorAll(".field").forEach((f) => {
@@ -32,6 +36,7 @@
     const message = document.getElementById("lookup-message");
     if (!result.ok) {
       document.getElementById("lookup-result").hidden = true;
+      hideQuestion();
       let text = CF.errorText(result);
       if (result.status === 404) text = gettext("No feedback has this receipt code. Check it and try again.");
       if (result.status === 429) text = gettext("Too many look-ups from this network. Please wait a minute and try again.");
@@ -49,7 +54,44 @@
     if (closed && !ticket.outcome && !ticket.reason && !ticket.follow_up_plan) {
       CF.say(message, gettext("The handler's answer cannot be shown here."), "");
     }
+    shownCode = code;
+    document.getElementById("question-text").textContent = ticket.question || "";
+    document.getElementById("question-box").hidden = !ticket.question;
   }
+
+  function hideQuestion() {
+    shownCode = "";
+    document.getElementById("question-box").hidden = true;
+  }
+
+  /* The answer goes with the code in the body of a POST, like the lookup. */
+  replyForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const box = replyForm.querySelector(".field");
+    const error = box.querySelector(".field-error");
+    const text = document.getElementById("reply-text").value.trim();
+    box.classList.remove("invalid");
+    error.textContent = "";
+    if (!text) {
+      box.classList.add("invalid");
+      error.textContent = gettext("This field is required.");
+      return;
+    }
+    replySend.disabled = true;
+    const result = await CF.api("POST", "/api/v1/feedback/reply", { receipt_code: shownCode, text });
+    replySend.disabled = false;
+    const message = document.getElementById("lookup-message");
+    if (!result.ok) {
+      let said = CF.errorText(result);
+      if (result.status === 409) said = gettext("This question no longer waits for an answer.");
+      if (result.status === 429) said = gettext("Too many look-ups from this network. Please wait a minute and try again.");
+      if (result.status === 409) hideQuestion();
+      return CF.say(message, said, "error");
+    }
+    replyForm.reset();
+    hideQuestion();
+    CF.say(message, gettext("Thank you: your answer was sent."), "ok");
+  });
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
